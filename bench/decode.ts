@@ -1,8 +1,13 @@
 // Generation speed of a Qwen2-shaped model with random weights (Qwen2.5-0.5B's shape on a GPU, a
 // toy one on the CPU adapter): prefill tokens/s of a 512-token prompt and decode tokens/s of
-// batch 1 over 128 new tokens, greedy unless said. tests/fixtures/bench_transformers_decode.py
-// measures transformers on the same shape.
-import { generate } from "../core/infer/mod.ts";
+// batch 1 over 128 new tokens, greedy unless said; and the first-token latency of a chat reply
+// (streamGenerate on a ~64-token chat prompt until its first text, with cli.ts chat's options).
+// tests/fixtures/bench_transformers_decode.py measures transformers on the same shape.
+import { parseConfig } from "../core/config/mod.ts";
+import type { Message } from "../core/data/conversation.ts";
+import { ChatModel } from "../core/infer/chat.ts";
+import { generate, type GenerateOptions, streamGenerate } from "../core/infer/mod.ts";
+import { builtinRegistries } from "../plugins/mod.ts";
 import { DecodeState, sampleStep } from "../core/infer/sampling.ts";
 import { Decoder } from "../core/model/decoder.ts";
 import { KvCache } from "../core/model/kv_cache.ts";
@@ -84,6 +89,83 @@ function prefillOnce(model: Decoder, ids: number[]): void {
   state.release();
 }
 
+/** Milliseconds from calling streamGenerate until its first chunk with text, and that text. */
+async function firstText(
+  model: Decoder,
+  prompt: number[],
+  opts: GenerateOptions & { tokenizer: { decode(ids: number[]): string } },
+): Promise<{ ms: number; text: string }> {
+  const t0 = performance.now();
+  for await (const c of streamGenerate(model, [prompt], opts)) {
+    if (c.text[0]) return { ms: performance.now() - t0, text: c.text[0] };
+  }
+  return { ms: performance.now() - t0, text: "" };
+}
+
+/** A user turn whose chat prompt is at least `n` tokens. */
+function chatPrompt(chat: ChatModel, n: number): Message[] {
+  let content = "Tell me who you are";
+  while (chat.promptIds([{ role: "user", content }]).length < n) content += " and what you do";
+  return [{ role: "user", content }];
+}
+
+/**
+ * First-token latency as `cli.ts chat` sees it: the bundled tiny-llama through ChatModel, a
+ * ~64-token prompt, streamGenerate with ChatModel's generation options (its chunk schedule), then
+ * the random bench model with the same schedule; read-back every step for comparison.
+ */
+async function benchFirstToken(bench: Decoder, cpu: boolean, lines: string[]): Promise<void> {
+  const dir = new URL("../models/tiny-llama", import.meta.url).pathname;
+  const { args } = parseConfig(`model_name_or_path: ${dir}\ntemplate: llama3\ndo_sample: false\n`);
+  const chat = await ChatModel.load(args, builtinRegistries());
+  const runs = cpu ? 3 : 5;
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  try {
+    const ids = chat.promptIds(chatPrompt(chat, 64));
+    const opts = chat.generationOptions({ maxNewTokens: 64, seed: 0 });
+    const schedule = opts.chunk === undefined
+      ? "read-back every 8 steps, the default"
+      : `read-back every ${opts.chunk} steps`;
+    const measure = async (
+      model: Decoder,
+      prompt: number[],
+      o: Parameters<typeof firstText>[2],
+    ) => {
+      await firstText(model, prompt, o); // warm-up: pipelines for these shapes
+      const r: { ms: number; text: string }[] = [];
+      for (let i = 0; i < runs; i++) r.push(await firstText(model, prompt, o));
+      const ms = median(r.map((x) => x.ms));
+      return `${ms.toFixed(1)} ms (first text ${JSON.stringify(r[0].text.slice(0, 24))})`;
+    };
+    lines.push(
+      `first-token latency, tiny-llama chat prompt of ${ids.length} tokens, cli.ts chat options (${schedule}): ${await measure(
+        chat.model,
+        ids,
+        opts,
+      )}`,
+      `first-token latency, same, read-back every step (chunk 1): ${await measure(
+        chat.model,
+        ids,
+        { ...opts, chunk: 1 },
+      )}`,
+    );
+    const v = bench.cfg.vocabSize;
+    const fake = {
+      decode: (xs: number[]) => xs.map((x) => String.fromCharCode(97 + x % 26)).join(""),
+    };
+    const benchOpts = { ...opts, eosTokenIds: [], padTokenId: 0, stopStrings: [], tokenizer: fake };
+    lines.push(
+      `first-token latency, bench model, ${ids.length}-token prompt, cli.ts chat options (${schedule}): ${await measure(
+        bench,
+        prompt(ids.length, v, 4),
+        benchOpts,
+      )}`,
+    );
+  } finally {
+    chat.release();
+  }
+}
+
 export async function benchDecode(): Promise<string[]> {
   await T.initGpu();
   const cpu = isCpuAdapter();
@@ -140,6 +222,7 @@ export async function benchDecode(): Promise<string[]> {
       temperature: 0.7,
     });
     await decode("greedy, read-back every 8 steps", {}, 8);
+    await benchFirstToken(model, cpu, lines);
   } finally {
     model.release();
   }

@@ -6,6 +6,7 @@ import { benchAttention } from "./attention.ts";
 import { benchDecode } from "./decode.ts";
 import { benchElementwise } from "./elementwise.ts";
 import { benchMatmul } from "./matmul.ts";
+import { benchServe } from "./serve.ts";
 import { benchTrainLora } from "./train_lora.ts";
 
 const BENCHES: Record<string, () => Promise<string[]>> = {
@@ -14,6 +15,7 @@ const BENCHES: Record<string, () => Promise<string[]>> = {
   attention: benchAttention,
   adamw: benchAdamW,
   decode: benchDecode,
+  serve: benchServe,
   train_lora: benchTrainLora,
 };
 

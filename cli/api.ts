@@ -26,7 +26,7 @@ export function isLoopback(hostname: string): boolean {
 }
 
 export async function apiCommand(argv: string[]): Promise<number> {
-  const { args, registries } = await commandConfig(argv);
+  const { args, registries } = await commandConfig(argv, { command: "api" });
   const { hostname, port } = apiAddress(args);
   const apiKey = Deno.env.get("API_KEY") ?? args.api_key;
   const modelName = Deno.env.get("API_MODEL_NAME") ?? args.api_model_name;

@@ -6,7 +6,7 @@ import { ChatModel } from "../core/infer/chat.ts";
 import { initGpu } from "../core/tensor/mod.ts";
 
 export async function chatCommand(argv: string[]): Promise<number> {
-  const { args, registries } = await commandConfig(argv);
+  const { args, registries } = await commandConfig(argv, { command: "chat" });
   await initGpu();
   const chat = await ChatModel.load(args, registries);
   const out = new TextEncoder();

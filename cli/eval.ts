@@ -15,7 +15,7 @@ import type { Registries } from "../core/plugins.ts";
 import { initGpu } from "../core/tensor/mod.ts";
 
 export async function evalCommand(argv: string[]): Promise<number> {
-  const { args, registries } = await commandConfig(argv);
+  const { args, registries } = await commandConfig(argv, { command: "eval" });
   if (!args.task && !args.do_predict) {
     throw new TypeError(
       'Cannot evaluate: set "task" (e.g. task: mmlu_test) or "do_predict: true" with an eval_dataset',

@@ -5,7 +5,7 @@ import { exportModel } from "../core/export/mod.ts";
 import { initGpu } from "../core/tensor/mod.ts";
 
 export async function exportCommand(argv: string[]): Promise<number> {
-  const { args, registries } = await commandConfig(argv);
+  const { args, registries } = await commandConfig(argv, { command: "export" });
   await initGpu();
   const written = await exportModel(args, registries);
   console.error(`Exported the model to ${written}`);

@@ -5,7 +5,7 @@ import { runTraining } from "../core/train/workflow.ts";
 import { runPredict } from "./eval.ts";
 
 export async function trainCommand(argv: string[]): Promise<number> {
-  const { args, registries } = await commandConfig(argv);
+  const { args, registries } = await commandConfig(argv, { command: "train" });
   const g = await initGpu();
   console.error(`adapter: ${g.adapterName}`);
   if (args.do_train || !args.do_predict) {

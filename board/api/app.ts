@@ -1,12 +1,16 @@
 // The OpenAI-compatible API (LlamaFactory's `llamafactory-cli api`): GET /v1/models,
 // POST /v1/chat/completions and POST /v1/completions, streamed as server-sent events on request.
-// Requests take turns on one generation slot; a client that goes away ends its generation.
+// A ChatModel's requests go to a batching engine (core/infer/batcher.ts): concurrent requests and
+// a request's `n` choices share batches. Other engines (test fakes) take turns on one slot. A
+// client that goes away ends its generation.
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { Message } from "../../core/data/conversation.ts";
 import type { FunctionCall } from "../../core/data/tool_format.ts";
+import { Batcher, type FinishReason } from "../../core/infer/batcher.ts";
 import { ChatModel, type ReplyOptions } from "../../core/infer/chat.ts";
-import { completeText } from "./complete.ts";
+import type { GenerateOptions } from "../../core/infer/generate.ts";
+import { completionJob } from "./complete.ts";
 import { ApiError } from "./errors.ts";
 import {
   chatRequest,
@@ -35,15 +39,44 @@ export interface ApiOptions {
   modelName?: string;
   /** Replies' length when a request gives no max_tokens (else the engine's max_new_tokens). */
   defaultMaxTokens?: number;
+  /** The batching engine of a `ChatModel` (default: a new one over its model). */
+  engine?: Batcher;
+  /** Rows per batch of the default engine (default: the API_MAX_BATCH variable, else 8). */
+  maxBatch?: number;
+  /** The slot engines other than a `ChatModel` take turns on. */
   queue?: GenerationQueue;
 }
 
 type Finish = "stop" | "length" | "tool_calls";
 
-interface Job {
-  source: () => AsyncGenerator<string>;
-  stops: readonly string[];
+/** One choice being generated: its text deltas, then how it ended when the engine knows. */
+interface Choice extends AsyncIterable<string> {
+  readonly finishReason: FinishReason | null;
+  /** Null when the engine does not count (the text is re-encoded instead). */
+  readonly completionTokens: number | null;
+  cancel(): void;
+}
+
+/** Starts `n` choices of one prompt; `signal` ends them all (the client left). */
+type Start = (n: number, signal: AbortSignal) => Choice[];
+
+/** The reply budget of a request, and whether the client set it. */
+interface Budget {
   maxTokens?: number;
+  explicit: boolean;
+}
+
+/** Rows per batch that API_MAX_BATCH asks for, or undefined when it is not set. */
+export function apiMaxBatch(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): number | undefined {
+  const raw = env("API_MAX_BATCH");
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`Cannot batch API_MAX_BATCH "${raw}" rows: expected an integer >= 1`);
+  }
+  return n;
 }
 
 export function createApiApp(chat: ApiChat, opts: ApiOptions = {}): Hono {
@@ -51,9 +84,19 @@ export function createApiApp(chat: ApiChat, opts: ApiOptions = {}): Hono {
   const queue = opts.queue ?? new GenerationQueue();
   const modelName = opts.modelName ?? "gpt-3.5-turbo";
   const created = Math.floor(Date.now() / 1000);
-  const complete = chat instanceof ChatModel
-    ? (p: string, o?: ReplyOptions) => completeText(chat, p, o)
-    : chat.complete?.bind(chat);
+  const engine = chat instanceof ChatModel
+    ? opts.engine ?? new Batcher(chat.model, {
+      tokenizer: chat.tokenizer,
+      maxBatch: opts.maxBatch ?? apiMaxBatch(),
+      seed: chat.args.seed,
+    })
+    : undefined;
+
+  /** Choices of `prompt` from the batching engine, with `options` fitted to the context. */
+  function batched(prompt: number[], options: GenerateOptions, budget: Budget): Start {
+    const fitted = fitContext(engine!, prompt.length, options, budget.explicit);
+    return (n, signal) => engineCall(() => engine!.submit({ ...fitted, prompt, n, signal }));
+  }
 
   app.onError((err, c) => {
     const e = err instanceof ApiError
@@ -88,148 +131,218 @@ export function createApiApp(chat: ApiChat, opts: ApiOptions = {}): Hono {
     const reply = replyOptions(req, opts.defaultMaxTokens);
     reply.system = conv.system;
     reply.tools = conv.tools;
-    const promptTokens = engineCall(() => chat.promptIds?.(conv.messages, reply).length ?? 0);
-    const job: Job = {
-      source: () => chat.stream(conv.messages, reply),
-      stops: stopList(req.stop),
-      maxTokens: reply.maxNewTokens,
-    };
+    const stops = stopList(req.stop), budget = budgetOf(req, reply);
+    let promptTokens = 0, start: Start;
+    if (engine && chat instanceof ChatModel) {
+      const ids = engineCall(() => chat.promptIds(conv.messages, reply));
+      const options = chat.generationOptions(reply);
+      options.stopStrings = [...options.stopStrings ?? [], ...stops];
+      promptTokens = ids.length;
+      start = batched(ids, options, budget);
+    } else {
+      promptTokens = engineCall(() => chat.promptIds?.(conv.messages, reply).length ?? 0);
+      start = queued(queue, () => chat.stream(conv.messages, reply), stops);
+    }
     const n = req.n ?? 1, id = `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`;
     const head = { id, object: "chat.completion.chunk", created: now(), model: req.model };
-    // NOTE: only the non-streamed path watches request.signal: Deno also aborts it once a response
-    // is sent, and a streamed body learns of a departed client from its cancel() instead.
-    const signal = c.req.raw.signal;
     const toolsOn = conv.tools !== undefined;
     if (req.stream) {
-      return sse(async function* (sig) {
-        for (let i = 0; i < n; i++) {
+      const ctl = new AbortController();
+      const choices = start(n, ctl.signal);
+      return sse(ctl, async function* () {
+        for (const [i, choice] of choices.entries()) {
+          if (ctl.signal.aborted) return;
           const chunk = (delta: unknown, finish: Finish | null) => ({
             ...head,
             choices: [{ index: i, delta, logprobs: null, finish_reason: finish }],
           });
           if (toolsOn) {
             // Tool calls are only known once the reply is whole, so it comes in one chunk.
-            const { text } = await runWhole(job, sig);
+            const text = await collect(choice);
             const msg = replyMessage(chat, text);
             yield chunk({ role: "assistant", ...streamedTools(msg) }, null);
-            yield chunk({}, msg.tool_calls ? "tool_calls" : finishOf(chat, text, job));
+            yield chunk({}, msg.tool_calls ? "tool_calls" : finishOf(chat, choice, text, budget));
             continue;
           }
           yield chunk({ role: "assistant", content: "" }, null);
-          const state: StopState = { stopped: false };
           let text = "";
-          for await (const d of runStream(job, sig, state)) {
+          for await (const d of choice) {
             text += d;
             yield chunk({ content: d }, null);
           }
-          yield chunk({}, state.stopped ? "stop" : finishOf(chat, text, job));
+          yield chunk({}, finishOf(chat, choice, text, budget));
         }
       });
     }
-    const choices = [];
+    // NOTE: only the non-streamed path watches request.signal: Deno also aborts it once a response
+    // is sent, and a streamed body learns of a departed client from its cancel() instead.
+    const signal = c.req.raw.signal;
+    const choices = start(n, signal);
+    const texts = await collectAll(choices, signal);
     let completionTokens = 0;
-    for (let i = 0; i < n; i++) {
-      const { text, stopped } = await runWhole(job, signal);
-      completionTokens += countTokens(chat, text);
+    const out = choices.map((choice, i) => {
+      const text = texts[i];
+      completionTokens += choice.completionTokens ?? countTokens(chat, text);
       const message = toolsOn ? replyMessage(chat, text) : { role: "assistant", content: text };
       const finish = "tool_calls" in message && message.tool_calls
         ? "tool_calls"
-        : stopped
-        ? "stop"
-        : finishOf(chat, text, job);
-      choices.push({ index: i, message, logprobs: null, finish_reason: finish });
-    }
+        : finishOf(chat, choice, text, budget);
+      return { index: i, message, logprobs: null, finish_reason: finish };
+    });
     return c.json({
       id,
       object: "chat.completion",
       created: head.created,
       model: req.model,
-      choices,
+      choices: out,
       usage: usage(promptTokens, completionTokens),
     });
   });
 
   app.post("/v1/completions", async (c) => {
     const req: CompletionRequest = parseBody(completionRequest, await readJson(c));
-    if (!complete) {
+    const complete = chat.complete?.bind(chat);
+    if (!engine && !complete) {
       throw new ApiError(404, "Cannot complete text: this engine serves chat completions only", {
         code: "unsupported",
       });
     }
     const reply = replyOptions(req, opts.defaultMaxTokens);
+    const stops = stopList(req.stop), budget = budgetOf(req, reply);
     const prompts = typeof req.prompt === "string" ? [req.prompt] : req.prompt;
+    const jobs = prompts.map((p) => {
+      if (engine && chat instanceof ChatModel) {
+        const { ids, options } = engineCall(() => completionJob(chat, p, reply));
+        return {
+          promptTokens: ids.length,
+          start: batched(ids, { ...options, stopStrings: stops }, budget),
+        };
+      }
+      return {
+        promptTokens: countTokens(chat, p),
+        start: queued(queue, () => complete!(p, reply), stops),
+      };
+    });
     const n = req.n ?? 1, id = `cmpl-${crypto.randomUUID().replaceAll("-", "")}`;
     const head = { id, object: "text_completion", created: now(), model: req.model };
-    const jobs = prompts.map((p): Job => ({
-      source: () => complete(p, reply),
-      stops: stopList(req.stop),
-      maxTokens: reply.maxNewTokens,
-    }));
-    const signal = c.req.raw.signal;
     if (req.stream) {
-      return sse(async function* (sig) {
-        for (const [j, job] of jobs.entries()) {
-          for (let i = 0; i < n; i++) {
-            const chunk = (text: string, finish: Finish | null) => ({
-              ...head,
-              choices: [{ index: j * n + i, text, logprobs: null, finish_reason: finish }],
-            });
-            const state: StopState = { stopped: false };
-            let text = "";
-            for await (const d of runStream(job, sig, state)) {
-              text += d;
-              yield chunk(d, null);
-            }
-            yield chunk("", state.stopped ? "stop" : finishOf(chat, text, job));
+      const ctl = new AbortController();
+      // Every prompt's choices are submitted at once, so they can share a batch.
+      const choices = jobs.flatMap((j) => j.start(n, ctl.signal));
+      return sse(ctl, async function* () {
+        for (const [i, choice] of choices.entries()) {
+          if (ctl.signal.aborted) return;
+          const chunk = (text: string, finish: Finish | null) => ({
+            ...head,
+            choices: [{ index: i, text, logprobs: null, finish_reason: finish }],
+          });
+          let text = "";
+          for await (const d of choice) {
+            text += d;
+            yield chunk(d, null);
           }
+          yield chunk("", finishOf(chat, choice, text, budget));
         }
       });
     }
-    const choices = [];
-    let promptTokens = 0, completionTokens = 0;
-    for (const [j, job] of jobs.entries()) {
-      promptTokens += countTokens(chat, prompts[j]);
-      for (let i = 0; i < n; i++) {
-        const { text, stopped } = await runWhole(job, signal);
-        completionTokens += countTokens(chat, text);
-        const finish = stopped ? "stop" : finishOf(chat, text, job);
-        choices.push({ index: j * n + i, text, logprobs: null, finish_reason: finish });
-      }
-    }
-    return c.json({
-      ...head,
-      choices,
-      usage: usage(promptTokens, completionTokens),
+    const signal = c.req.raw.signal;
+    const choices = jobs.flatMap((j) => j.start(n, signal));
+    const texts = await collectAll(choices, signal);
+    let completionTokens = 0;
+    const out = choices.map((choice, i) => {
+      completionTokens += choice.completionTokens ?? countTokens(chat, texts[i]);
+      const finish = finishOf(chat, choice, texts[i], budget);
+      return { index: i, text: texts[i], logprobs: null, finish_reason: finish };
     });
+    const promptTokens = jobs.reduce((s, j) => s + j.promptTokens, 0);
+    return c.json({ ...head, choices: out, usage: usage(promptTokens, completionTokens) });
   });
 
-  /** Runs `job` in its turn, yielding text; closing the generator frees the slot. */
-  async function* runStream(
-    job: Job,
-    signal: AbortSignal,
-    state: StopState,
-  ): AsyncGenerator<string> {
-    const release = await queue.acquire(signal);
-    try {
-      for await (const d of cutAtStops(engineStream(job.source()), job.stops, state)) {
-        // Leaving the loop closes the engine's generator, which ends the GPU work.
-        if (signal.aborted) return;
-        yield d;
-      }
-    } finally {
-      release();
-    }
-  }
-
-  async function runWhole(job: Job, signal: AbortSignal) {
-    const state: StopState = { stopped: false };
-    let text = "";
-    for await (const d of runStream(job, signal, state)) text += d;
-    signal.throwIfAborted();
-    return { text, stopped: state.stopped };
-  }
-
   return app;
+}
+
+/**
+ * Choices of an engine without batching: each waits for the slot when first read, cuts its text
+ * at the request's stop strings and, when left early, closes the engine's generator.
+ */
+function queued(
+  queue: GenerationQueue,
+  source: () => AsyncGenerator<string>,
+  stops: readonly string[],
+): Start {
+  return (n, signal) =>
+    Array.from({ length: n }, () => {
+      const own = new AbortController();
+      const sig = AbortSignal.any([signal, own.signal]);
+      const state: StopState = { stopped: false };
+      return {
+        get finishReason() {
+          return state.stopped ? "stop" as const : null;
+        },
+        completionTokens: null,
+        cancel: () => own.abort(),
+        async *[Symbol.asyncIterator]() {
+          const release = await queue.acquire(sig);
+          try {
+            for await (const d of cutAtStops(engineStream(source()), stops, state)) {
+              // Leaving the loop closes the engine's generator, which ends the GPU work.
+              if (sig.aborted) return;
+              yield d;
+            }
+          } finally {
+            release();
+          }
+        },
+      };
+    });
+}
+
+async function collect(choice: Choice): Promise<string> {
+  let text = "";
+  for await (const d of choice) text += d;
+  return text;
+}
+
+/** Every choice's whole text; a failure or a departed client ends the others. */
+async function collectAll(choices: Choice[], signal: AbortSignal): Promise<string[]> {
+  try {
+    const texts = await Promise.all(choices.map(collect));
+    signal.throwIfAborted();
+    return texts;
+  } catch (e) {
+    for (const c of choices) c.cancel();
+    throw e;
+  }
+}
+
+/**
+ * `options` with a token budget that fits the model's context after the prompt: a budget the
+ * client set that does not fit is refused, the default one shrinks to fit.
+ */
+function fitContext(
+  engine: Batcher,
+  promptLength: number,
+  options: GenerateOptions,
+  explicit: boolean,
+): GenerateOptions {
+  const ctx = engine.model.cfg.maxPositions, room = ctx - promptLength;
+  if (options.maxNewTokens <= room) return options;
+  if (explicit || room < 1) {
+    throw new ApiError(
+      400,
+      `Cannot generate ${options.maxNewTokens} tokens after a prompt of ${promptLength}: the model's context holds ${ctx} tokens`,
+      { param: room < 1 ? "messages" : "max_tokens", code: "context_length_exceeded" },
+    );
+  }
+  return { ...options, maxNewTokens: room };
+}
+
+function budgetOf(
+  req: { max_tokens?: number | null; max_completion_tokens?: number | null },
+  reply: ReplyOptions,
+): Budget {
+  const explicit = (req.max_completion_tokens ?? req.max_tokens) != null;
+  return { maxTokens: reply.maxNewTokens, explicit };
 }
 
 function replyOptions(
@@ -277,10 +390,15 @@ function streamedTools(msg: ReturnType<typeof replyMessage>) {
   return { tool_calls: msg.tool_calls.map((t, index) => ({ index, ...t })) };
 }
 
-/** "length" when the reply used its whole token budget (counted by re-encoding the text). */
-function finishOf(chat: ApiChat, text: string, job: Job): Finish {
-  if (job.maxTokens === undefined || !chat.tokenizer) return "stop";
-  return countTokens(chat, text) >= job.maxTokens ? "length" : "stop";
+/**
+ * How a choice ended: as its engine says, else "length" when the reply used its whole token
+ * budget (counted by re-encoding the text).
+ */
+function finishOf(chat: ApiChat, choice: Choice, text: string, budget: Budget): Finish {
+  if (choice.finishReason === "length") return "length";
+  if (choice.finishReason !== null) return "stop";
+  if (budget.maxTokens === undefined || !chat.tokenizer) return "stop";
+  return countTokens(chat, text) >= budget.maxTokens ? "length" : "stop";
 }
 
 function countTokens(chat: ApiChat, text: string): number {
@@ -334,13 +452,12 @@ function asClientError(e: unknown): unknown {
 }
 
 /**
- * A server-sent event stream of `events` ending with `data: [DONE]`. The generator gets a signal
- * that aborts when the body is cancelled (the client disconnected); an error mid-stream is sent as
- * an `error` event (the status line is gone by then).
+ * A server-sent event stream of `events` ending with `data: [DONE]`. `ctl` aborts when the body is
+ * cancelled (the client disconnected); an error mid-stream is sent as an `error` event (the status
+ * line is gone by then).
  */
-function sse(events: (signal: AbortSignal) => AsyncGenerator<unknown>): Response {
-  const ctl = new AbortController();
-  const gen = events(ctl.signal);
+function sse(ctl: AbortController, events: () => AsyncGenerator<unknown>): Response {
+  const gen = events();
   const enc = new TextEncoder();
   const line = (v: unknown) =>
     enc.encode(`data: ${typeof v === "string" ? v : JSON.stringify(v)}\n\n`);

@@ -1,5 +1,5 @@
-// One generation at a time: the model's KV cache and the GPU command stream are not shared between
-// requests, so requests wait their turn in arrival order.
+// One generation at a time, for engines the server cannot batch (anything but a ChatModel, whose
+// requests go to core/infer/batcher.ts): requests wait their turn in arrival order.
 
 export class GenerationQueue {
   #tail: Promise<void> = Promise.resolve();

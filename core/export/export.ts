@@ -38,6 +38,12 @@ export async function exportModel(args: ExportArgs, reg: ExportRegistries): Prom
   if (!out) throw new TypeError("Cannot export the model: export_dir is not set");
   const base = args.model_name_or_path;
   if (!base) throw new TypeError("Cannot export the model: model_name_or_path is not set");
+  // NOTE: checked before any work: a file in the way would otherwise be replaced by the folder.
+  if (await isFile(out)) {
+    throw new TypeError(
+      `Cannot export the model to export_dir "${out}": it is a file; expected a folder to write into`,
+    );
+  }
   const { model, family } = await loadModel(base, reg.models);
   try {
     if (args.adapter_name_or_path?.length) {
@@ -74,6 +80,14 @@ export async function exportModel(args: ExportArgs, reg: ExportRegistries): Prom
     return out;
   } finally {
     model.release();
+  }
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
   }
 }
 

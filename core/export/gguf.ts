@@ -183,6 +183,10 @@ async function addTokenizer(md: Map<string, GgufValue>, dir: string, vocabSize: 
   if (typeof tc.add_bos_token === "boolean") {
     md.set("tokenizer.ggml.add_bos_token", { type: "bool", value: tc.add_bos_token });
   }
+  // convert_hf_to_gguf copies it too (gguf SpecialVocab); llama.cpp and Ollama chat with it.
+  if (typeof tc.chat_template === "string") {
+    md.set("tokenizer.chat_template", { type: "string", value: tc.chat_template });
+  }
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {

@@ -18,12 +18,15 @@ export function quantizeQ8_0(x: Float32Array): Uint8Array {
   for (let b = 0; b < n; b++) {
     let amax = 0;
     for (let i = 0; i < Q8_0_BLOCK; i++) amax = Math.max(amax, Math.abs(x[b * Q8_0_BLOCK + i]));
-    const d = amax / 127;
-    const id = d ? 1 / d : 0;
+    // In f32 as ggml computes them, so ties round the same way.
+    const d = Math.fround(amax / 127);
+    const id = d ? Math.fround(1 / d) : 0;
     scale[0] = d;
     view.setUint16(b * Q8_0_BYTES, new Uint16Array(scale.buffer)[0], true);
     for (let i = 0; i < Q8_0_BLOCK; i++) {
-      view.setInt8(b * Q8_0_BYTES + 2 + i, Math.round(x[b * Q8_0_BLOCK + i] * id));
+      const v = Math.fround(x[b * Q8_0_BLOCK + i] * id);
+      // C's roundf: halves away from zero (Math.round takes -2.5 to -2, roundf to -3).
+      view.setInt8(b * Q8_0_BYTES + 2 + i, Math.sign(v) * Math.round(Math.abs(v)));
     }
   }
   return out;

@@ -5,12 +5,13 @@
 import type { Args } from "../config/schema.ts";
 import type { Message } from "../data/conversation.ts";
 import type { Template } from "../data/template.ts";
+import { checkTemplateTokens } from "../data/template_check.ts";
 import { readGenerationConfig } from "../io/hf_config.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import type { Decoder } from "../model/decoder.ts";
 import { loadModel } from "../model/load.ts";
 import type { Registries } from "../plugins.ts";
-import { streamGenerate } from "./generate.ts";
+import { type GenerateOptions, streamGenerate } from "./generate.ts";
 
 export interface ReplyOptions {
   system?: string;
@@ -59,7 +60,14 @@ export class ChatModel {
       }
       model.freeze();
       const template = registries.templates.get(args.template ?? family.defaultTemplate);
-      const tokenizer = template.fixTokenizer(await Tokenizer.load(dir));
+      const tokenizer = template.fixTokenizer(
+        checkTemplateTokens(template, await Tokenizer.load(dir), {
+          source: dir,
+          given: args.template !== undefined,
+          defaultTemplate: family.defaultTemplate,
+          candidates: registries.templates.list(),
+        }),
+      );
       const gen = await readGenerationConfig(dir);
       const eos = [...new Set([...template.stopTokenIds(tokenizer), ...gen.eos_token_id])];
       return new ChatModel(model, tokenizer, template, args, eos);
@@ -86,10 +94,13 @@ export class ChatModel {
     return prompt;
   }
 
-  /** Streams the reply to `messages` as text deltas. */
-  async *stream(messages: readonly Message[], opts: ReplyOptions = {}): AsyncGenerator<string> {
+  /**
+   * The generation options of a reply: the config's, overridden by `opts`, with the template's
+   * EOS ids and stop words; `seed` only when `opts` names one (stream() counts one up per reply).
+   */
+  generationOptions(opts: ReplyOptions = {}): GenerateOptions & { tokenizer: Tokenizer } {
     const a = this.args;
-    const chunks = streamGenerate(this.model, [this.promptIds(messages, opts)], {
+    return {
       maxNewTokens: opts.maxNewTokens ?? a.max_new_tokens,
       doSample: opts.doSample ?? a.do_sample,
       temperature: opts.temperature ?? a.temperature,
@@ -98,9 +109,17 @@ export class ChatModel {
       repetitionPenalty: opts.repetitionPenalty ?? a.repetition_penalty,
       eosTokenIds: this.#eos,
       padTokenId: this.tokenizer.padTokenId ?? this.#eos[0],
-      seed: opts.seed ?? this.#seed++,
+      seed: opts.seed,
       stopStrings: this.template.stopWords,
       tokenizer: this.tokenizer,
+    };
+  }
+
+  /** Streams the reply to `messages` as text deltas. */
+  async *stream(messages: readonly Message[], opts: ReplyOptions = {}): AsyncGenerator<string> {
+    const chunks = streamGenerate(this.model, [this.promptIds(messages, opts)], {
+      ...this.generationOptions(opts),
+      seed: opts.seed ?? this.#seed++,
     });
     for await (const c of chunks) if (c.text[0]) yield c.text[0];
   }

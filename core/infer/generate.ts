@@ -149,7 +149,12 @@ export async function* generateChunks(
   }
 }
 
-function checkOptions(model: Decoder, prompts: number[][], opts: GenerateOptions) {
+/** Checks what generateChunks() checks before it starts (the batcher checks each request alone). */
+export function checkOptions(
+  model: Decoder,
+  prompts: readonly (readonly number[])[],
+  opts: GenerateOptions,
+) {
   const maxNew = opts.maxNewTokens, chunk = opts.chunk ?? 8;
   if (!Number.isInteger(maxNew) || maxNew < 1) {
     throw new RangeError(
@@ -236,7 +241,7 @@ function lastLogits(model: Decoder, h: Tensor): Tensor {
  * Length of the shortest prefix of `tokens` whose text (EOS excluded) contains a stop string, or
  * -1 when the text has none.
  */
-function stopCut(
+export function stopCut(
   tok: TextDecoding,
   tokens: number[],
   stops: readonly string[],

@@ -1,5 +1,13 @@
 // Generation: KV-cached decoding with GPU sampling, chunked read-back and text streaming.
 export {
+  Batcher,
+  type BatcherOptions,
+  type BatcherStats,
+  type BatchRequest,
+  type BatchRow,
+  type FinishReason,
+} from "./batcher.ts";
+export {
   generate,
   generateChunks,
   type GenerateOptions,

@@ -2,12 +2,13 @@
 // the tiny base model for generation, a canned fake engine for tool calls.
 import assert from "node:assert/strict";
 import OpenAI from "openai";
-import { type ApiChat, type ApiOptions, createApiApp } from "../../board/api/mod.ts";
+import { type ApiChat, apiMaxBatch, type ApiOptions, createApiApp } from "../../board/api/mod.ts";
 import { apiAddress, isLoopback } from "../../cli/api.ts";
 import { loadConfig } from "../../core/config/mod.ts";
 import type { Message } from "../../core/data/conversation.ts";
+import { Batcher } from "../../core/infer/batcher.ts";
 import { ChatModel } from "../../core/infer/chat.ts";
-import { initGpu } from "../../core/tensor/mod.ts";
+import { gpu, initGpu } from "../../core/tensor/mod.ts";
 import { builtinRegistries } from "../../plugins/mod.ts";
 
 function serve(chat: ApiChat, opts: ApiOptions = {}) {
@@ -18,18 +19,19 @@ function serve(chat: ApiChat, opts: ApiOptions = {}) {
   return { base, client, close: () => server.shutdown() };
 }
 
-let tiny: ChatModel | undefined;
-async function tinyChat(): Promise<ChatModel> {
-  if (tiny) return tiny;
+const tiny = new Map<boolean, ChatModel>();
+/** The tiny model, greedy by default or sampling (do_sample=true) when asked. */
+async function tinyChat(sample = false): Promise<ChatModel> {
+  if (tiny.has(sample)) return tiny.get(sample)!;
   await initGpu();
   const registries = builtinRegistries();
   const { args } = await loadConfig(undefined, [
     "model_name_or_path=models/tiny-llama",
     "template=llama3",
-    "do_sample=false",
+    `do_sample=${sample}`,
   ], { plugins: { template: registries.templates.names() } });
-  tiny = await ChatModel.load(args, registries);
-  return tiny;
+  tiny.set(sample, await ChatModel.load(args, registries));
+  return tiny.get(sample)!;
 }
 
 /** An engine that always answers `text`, one character at a time, recording what it was asked. */
@@ -242,7 +244,8 @@ Deno.test("malformed requests get OpenAI-style 400 errors", async () => {
 
 Deno.test("16 concurrent streams all finish, each with the same greedy reply", async () => {
   const chat = await tinyChat();
-  const { client, close } = serve(chat);
+  const engine = new Batcher(chat.model, { tokenizer: chat.tokenizer });
+  const { client, close } = serve(chat, { engine });
   try {
     const one = async () => {
       const s = await client.chat.completions.create({
@@ -265,6 +268,8 @@ Deno.test("16 concurrent streams all finish, each with the same greedy reply", a
       assert.equal(r.text, want);
       assert.ok(r.finish === "stop" || r.finish === "length");
     }
+    assert.ok(engine.stats.batches < 16, `${engine.stats.batches} batches for 16 streams`);
+    assert.equal(engine.stats.rows, 16);
   } finally {
     await close();
   }
@@ -312,6 +317,113 @@ Deno.test("a client that leaves mid-stream frees the slot for the next request",
   }
 });
 
+Deno.test("8 concurrent requests share batches and each gets the reply it gets alone", async () => {
+  const chat = await tinyChat();
+  const questions = ["Who are you?", "What is 2 + 2?", "Name a colour", "Hi", "Tell me a story"];
+  const asks = Array.from({ length: 8 }, (_, i) => ({
+    messages: [{ role: "user" as const, content: questions[i % questions.length] }],
+    max_tokens: 4 + i,
+  }));
+  const want: string[] = [];
+  for (const a of asks) want.push(await chat.reply(a.messages, { maxNewTokens: a.max_tokens }));
+  for (const maxBatch of [8, 1]) {
+    const engine = new Batcher(chat.model, { tokenizer: chat.tokenizer, maxBatch });
+    const { client, close } = serve(chat, { engine });
+    try {
+      const got = await Promise.all(
+        asks.map((a) => client.chat.completions.create({ model: "m", temperature: 0, ...a })),
+      );
+      got.forEach((r, i) => assert.equal(r.choices[0].message.content, want[i], `request ${i}`));
+      const s = engine.stats;
+      assert.equal(s.rows, 8);
+      if (maxBatch === 1) assert.equal(s.batches, 8);
+      else assert.ok(s.batches < 8 && s.maxRows > 1, `batches of ${JSON.stringify(s)}`);
+    } finally {
+      await close();
+    }
+  }
+});
+
+Deno.test("n sampled choices share one batch, differ, and a seed repeats them", async () => {
+  const chat = await tinyChat(true);
+  const engine = new Batcher(chat.model, { tokenizer: chat.tokenizer });
+  const { client, close } = serve(chat, { engine });
+  try {
+    const body = { model: "m", prompt: "Once upon a time", max_tokens: 12, n: 4, temperature: 1.5 };
+    const a = await client.completions.create({ ...body, seed: 5 });
+    const b = await client.completions.create({ ...body, seed: 5 });
+    const texts = a.choices.map((c) => c.text);
+    assert.deepEqual(a.choices.map((c) => c.index), [0, 1, 2, 3]);
+    assert.deepEqual(b.choices.map((c) => c.text), texts);
+    assert.ok(new Set(texts).size > 1, `every choice was ${JSON.stringify(texts[0])}`);
+    assert.deepEqual(engine.stats, { batches: 2, rows: 8, maxRows: 4, active: 0, waiting: 0 });
+    assert.ok(a.usage!.completion_tokens > 0 && a.usage!.completion_tokens <= 4 * 12);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("a client that leaves a batched stream ends its row and the GPU loop", async () => {
+  const chat = await tinyChat();
+  const engine = new Batcher(chat.model, { tokenizer: chat.tokenizer, chunk: 4 });
+  const { client, close } = serve(chat, { engine });
+  const g = gpu(), read = g.read;
+  let reads = 0;
+  g.read = (...args) => {
+    reads++;
+    return read.apply(g, args);
+  };
+  try {
+    const ac = new AbortController();
+    // This prompt runs to 480 greedy tokens without an EOS: 120 read-backs if nothing stops it.
+    const s = await client.completions.create(
+      { model: "m", prompt: "Once upon a time", max_tokens: 480, temperature: 0, stream: true },
+      { signal: ac.signal },
+    );
+    let got = 0;
+    for await (const _ of s) if (++got === 2) ac.abort();
+    for (let i = 0; i < 500 && engine.stats.active > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(engine.stats.active, 0);
+    await engine.idle();
+    assert.ok(reads < 40, `${reads} read-backs: the batch went on after its row left`);
+    const next = await client.completions.create({ model: "m", prompt: "Hi", max_tokens: 2 });
+    assert.equal(next.choices.length, 1);
+    assert.equal(engine.stats.batches, 2);
+  } finally {
+    g.read = read;
+    await close();
+  }
+});
+
+Deno.test("a reply longer than the model's context is refused with 400", async () => {
+  const chat = await tinyChat();
+  const { client, close } = serve(chat);
+  try {
+    await assert.rejects(
+      client.chat.completions.create({ model: "m", messages: user, max_tokens: 100_000 }),
+      (e: unknown) =>
+        e instanceof OpenAI.BadRequestError && e.code === "context_length_exceeded" &&
+        e.param === "max_tokens",
+    );
+    const long = "word ".repeat(600);
+    await assert.rejects(
+      client.completions.create({ model: "m", prompt: long, max_tokens: 1 }),
+      (e: unknown) => e instanceof OpenAI.BadRequestError && /context holds 512/.test(e.message),
+    );
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("API_MAX_BATCH sets the rows per batch", () => {
+  assert.equal(apiMaxBatch(() => undefined), undefined);
+  assert.equal(apiMaxBatch(() => "4"), 4);
+  assert.throws(() => apiMaxBatch(() => "0"), RangeError);
+  assert.throws(() => apiMaxBatch(() => "many"), /API_MAX_BATCH "many"/);
+});
+
 Deno.test("the API binds to loopback unless API_HOST asks otherwise", () => {
   const args = { api_host: "0.0.0.0", api_port: 8000 };
   assert.deepEqual(apiAddress(args, () => undefined), { hostname: "127.0.0.1", port: 8000 });
@@ -322,4 +434,4 @@ Deno.test("the API binds to loopback unless API_HOST asks otherwise", () => {
   assert.equal(isLoopback("0.0.0.0"), false);
 });
 
-addEventListener("unload", () => tiny?.release());
+addEventListener("unload", () => tiny.forEach((c) => c.release()));

@@ -1,0 +1,342 @@
+// Batched serving: requests queue up and, whenever the model is free, the waiting rows that share
+// sampling settings (at most `maxBatch`) run together as one left-padded batch of generateChunks()
+// (a padded row generates what it would alone). Each row streams its own text and ends at its own
+// EOS, stop string or token budget, or when it is cancelled; the batch ends once every row has.
+// NOTE: batching is static: a row that ended keeps its place (decoding padding) until its batch
+// ends, and requests that arrive meanwhile wait for the next batch.
+
+import type { Decoder } from "../model/decoder.ts";
+import { checkOptions, generateChunks, stopCut } from "./generate.ts";
+import { samplingDefaults, type SamplingOptions } from "./sampling.ts";
+import { type TextDecoding, TextStream } from "./streamer.ts";
+
+/** Why a row ended: EOS or a stop string, its token budget, or cancelled (its client left). */
+export type FinishReason = "stop" | "length" | "abort";
+
+export interface BatchRequest extends SamplingOptions {
+  /** Prompt token ids (no padding). */
+  prompt: readonly number[];
+  maxNewTokens: number;
+  /** The row ends just before the first of these in its text. */
+  stopStrings?: readonly string[];
+  /** Rows (choices) generated from this prompt, drawn differently when sampling (default 1). */
+  n?: number;
+  /** Aborting it cancels every row of the request. */
+  signal?: AbortSignal;
+}
+
+/** One row of a request: its text deltas as an async iterable (one consumer), then how it ended. */
+export interface BatchRow extends AsyncIterable<string> {
+  /** Null until the row has ended. */
+  readonly finishReason: FinishReason | null;
+  /** Tokens generated so far, EOS included, none past a stop string. */
+  readonly completionTokens: number;
+  /** The text emitted so far. */
+  readonly text: string;
+  /** Ends the row now; a waiting row leaves the queue. Leaving the iteration early does it too. */
+  cancel(): void;
+}
+
+export interface BatcherOptions {
+  tokenizer: TextDecoding;
+  /** Most rows per batch (default 8). */
+  maxBatch?: number;
+  /** Decode steps between read-backs, so between text deltas (default 8). */
+  chunk?: number;
+  /** Seed of the first batch of unseeded sampled rows; later batches count up (default 0). */
+  seed?: number;
+  /** How long an idle engine waits for more requests before it starts a batch (default 5 ms). */
+  gatherMs?: number;
+}
+
+export interface BatcherStats {
+  /** Batches started. */
+  batches: number;
+  /** Rows over all batches (rows / batches is the mean batch size). */
+  rows: number;
+  /** Rows of the largest batch. */
+  maxRows: number;
+  /** Rows of the running batch that have not ended. */
+  active: number;
+  /** Rows waiting for a batch. */
+  waiting: number;
+}
+
+type Sampling = Required<SamplingOptions>;
+
+interface RowInit {
+  prompt: readonly number[];
+  maxNew: number;
+  sampling: Sampling;
+  /** The batch's seed when this row sets it (seeded sampling), else the engine picks one. */
+  seed: number | undefined;
+  /** Rows of one key may share a batch. */
+  key: string;
+  stops: readonly string[];
+  stream: TextStream;
+  /** Called once when the row is cancelled (it leaves the queue). */
+  onCancel: (row: Row) => void;
+  /** Called once when the row has ended, whatever the way. */
+  onEnded: (row: Row) => void;
+}
+
+class Row implements BatchRow {
+  readonly init: RowInit;
+  finishReason: FinishReason | null = null;
+  completionTokens = 0;
+  text = "";
+  #deltas: string[] = [];
+  #failed: { error: unknown } | null = null;
+  #wake: (() => void) | null = null;
+
+  constructor(init: RowInit) {
+    this.init = init;
+  }
+
+  cancel(): void {
+    if (this.ended) return;
+    this.#deltas.length = 0;
+    this.end("abort");
+    this.init.onCancel(this);
+  }
+
+  get ended(): boolean {
+    return this.finishReason !== null || this.#failed !== null;
+  }
+
+  push(delta: string, tokens: number): void {
+    this.completionTokens = tokens;
+    if (!delta) return;
+    this.text += delta;
+    this.#deltas.push(delta);
+    this.#notify();
+  }
+
+  end(reason: FinishReason): void {
+    if (this.ended) return;
+    this.finishReason = reason;
+    this.#notify();
+    this.init.onEnded(this);
+  }
+
+  fail(error: unknown): void {
+    if (this.ended) return;
+    this.#failed = { error };
+    this.#notify();
+    this.init.onEnded(this);
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<string> {
+    try {
+      while (true) {
+        if (this.#deltas.length) {
+          yield this.#deltas.shift()!;
+          continue;
+        }
+        if (this.#failed) throw this.#failed.error;
+        if (this.finishReason) return;
+        await new Promise<void>((r) => this.#wake = r);
+      }
+    } finally {
+      // A consumer that stops reading early no longer wants the row.
+      if (!this.ended) this.cancel();
+    }
+  }
+}
+
+/** Owns a model and runs the requests submitted to it in batches, one batch at a time. */
+export class Batcher {
+  readonly model: Decoder;
+  readonly maxBatch: number;
+  readonly #tok: TextDecoding;
+  readonly #chunk: number;
+  readonly #gatherMs: number;
+  #seed: number;
+  #requests = 0;
+  #queue: Row[] = [];
+  #running: Row[] = [];
+  #loop: Promise<void> | null = null;
+  #stats = { batches: 0, rows: 0, maxRows: 0 };
+
+  constructor(model: Decoder, opts: BatcherOptions) {
+    const { maxBatch = 8, chunk = 8, gatherMs = 5, seed = 0 } = opts;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+      throw new RangeError(`Cannot batch ${maxBatch} rows: expected an integer maxBatch >= 1`);
+    }
+    if (!Number.isInteger(chunk) || chunk < 1) {
+      throw new RangeError(`Cannot read back every ${chunk} steps: expected an integer >= 1`);
+    }
+    if (!(gatherMs >= 0)) {
+      throw new RangeError(`Cannot wait ${gatherMs} ms for a batch: expected a number >= 0`);
+    }
+    this.model = model;
+    this.maxBatch = maxBatch;
+    this.#tok = opts.tokenizer;
+    this.#chunk = chunk;
+    this.#gatherMs = gatherMs;
+    this.#seed = samplingDefaults({ seed }).seed;
+  }
+
+  get stats(): BatcherStats {
+    return {
+      ...this.#stats,
+      active: this.#running.filter((r) => !r.ended).length,
+      waiting: this.#queue.length,
+    };
+  }
+
+  /**
+   * Queues `req`'s rows and returns them at once; they stream once their batch runs. Throws
+   * (RangeError, TypeError) for a request generateChunks() would refuse, before queueing anything.
+   */
+  submit(req: BatchRequest): BatchRow[] {
+    const n = req.n ?? 1;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new RangeError(`Cannot generate ${n} choices: expected an integer n >= 1`);
+    }
+    const sampling = samplingDefaults(req);
+    const stops = [...(req.stopStrings ?? [])].filter((s) => s.length > 0);
+    checkOptions(this.model, [req.prompt], {
+      maxNewTokens: req.maxNewTokens,
+      chunk: this.#chunk,
+      stopStrings: stops,
+      tokenizer: this.#tok,
+    });
+    const id = this.#requests++, signal = req.signal;
+    const left = new Set<Row>();
+    const abort = () => [...left].forEach((r) => r.cancel());
+    const rows = Array.from({ length: n }, (_, i) => {
+      // A seeded sampled request batches only with itself, so its rows (and so its draws) are the
+      // same on every run; each further maxBatch rows take the next seed.
+      const part = Math.floor(i / this.maxBatch);
+      const seeded = sampling.doSample && req.seed !== undefined;
+      return new Row({
+        prompt: [...req.prompt],
+        maxNew: req.maxNewTokens,
+        sampling,
+        seed: seeded ? sampling.seed + part : undefined,
+        key: groupKey(sampling, seeded ? `${id}.${part}` : null),
+        stops,
+        stream: new TextStream(this.#tok, stops),
+        onCancel: (r) => this.#dequeue(r),
+        onEnded: (r) => {
+          left.delete(r);
+          // Drop the listener once every row has ended, so a long-lived signal holds no rows.
+          if (!left.size) signal?.removeEventListener("abort", abort);
+        },
+      });
+    });
+    rows.forEach((r) => left.add(r));
+    if (signal?.aborted) abort();
+    else signal?.addEventListener("abort", abort, { once: true });
+    this.#queue.push(...rows.filter((r) => !r.ended));
+    this.#kick();
+    return rows;
+  }
+
+  /** Resolves once no batch runs and none waits. */
+  async idle(): Promise<void> {
+    while (this.#loop) await this.#loop;
+  }
+
+  #dequeue(row: Row): void {
+    const i = this.#queue.indexOf(row);
+    if (i >= 0) this.#queue.splice(i, 1);
+  }
+
+  #kick(): void {
+    if (this.#loop || !this.#queue.length) return;
+    this.#loop = this.#run().finally(() => {
+      this.#loop = null;
+      this.#kick(); // rows queued while the loop was winding down
+    });
+  }
+
+  async #run(): Promise<void> {
+    // Concurrent requests arrive a few event-loop turns apart: wait for them to share the batch.
+    if (this.#gatherMs > 0) await new Promise((r) => setTimeout(r, this.#gatherMs));
+    while (this.#queue.length) await this.#runBatch(this.#take());
+  }
+
+  /** The oldest waiting row and the waiting rows that can share its batch, in arrival order. */
+  #take(): Row[] {
+    const cfg = this.model.cfg, head = this.#queue[0];
+    const rows: Row[] = [];
+    let longest = 0, maxNew = 0;
+    for (const r of this.#queue) {
+      if (rows.length === this.maxBatch) break;
+      if (r.init.key !== head.init.key) continue;
+      const p = Math.max(longest, r.init.prompt.length), m = Math.max(maxNew, r.init.maxNew);
+      // Padding shifts no positions, but a short row decodes until the batch's budget ends.
+      if (rows.length && cfg.learnedPositions && p + m > cfg.maxPositions) continue;
+      rows.push(r);
+      longest = p;
+      maxNew = m;
+    }
+    this.#queue = this.#queue.filter((r) => !rows.includes(r));
+    return rows;
+  }
+
+  async #runBatch(rows: Row[]): Promise<void> {
+    this.#running = rows;
+    const s = this.#stats;
+    s.batches++;
+    s.rows += rows.length;
+    s.maxRows = Math.max(s.maxRows, rows.length);
+    const o = rows[0].init.sampling;
+    const eos = new Set(o.eosTokenIds);
+    try {
+      const chunks = generateChunks(this.model, rows.map((r) => [...r.init.prompt]), {
+        ...o,
+        seed: rows[0].init.seed ?? this.#seed++,
+        maxNewTokens: Math.max(...rows.map((r) => r.init.maxNew)),
+        chunk: this.#chunk,
+      });
+      // Leaving the loop closes the generator, which stops the GPU work and frees the cache.
+      for await (const c of chunks) {
+        rows.forEach((r, i) => r.ended || this.#absorb(r, c.tokens[i], eos));
+        if (rows.every((r) => r.ended)) break;
+      }
+      for (const r of rows) r.end("length"); // unreachable unless generateChunks changes
+    } catch (e) {
+      for (const r of rows) r.fail(e);
+    } finally {
+      this.#running = [];
+    }
+  }
+
+  /** Takes a row's tokens so far (ending with EOS once it produced one) and emits its new text. */
+  #absorb(row: Row, ids: number[], eos: ReadonlySet<number>): void {
+    let tokens = ids.length > row.init.maxNew ? ids.slice(0, row.init.maxNew) : ids;
+    let reason: FinishReason | null = null;
+    let body = tokens;
+    if (tokens.length && eos.has(tokens[tokens.length - 1])) {
+      body = tokens.slice(0, -1);
+      reason = "stop";
+    }
+    if (row.init.stops.length) {
+      const cut = stopCut(this.#tok, body, row.init.stops, eos);
+      if (cut >= 0) {
+        body = tokens = body.slice(0, cut);
+        reason = "stop";
+      }
+    }
+    if (!reason && tokens.length >= row.init.maxNew) reason = "length";
+    row.push(row.init.stream.push(body, reason !== null), tokens.length);
+    if (reason) row.end(reason);
+  }
+}
+
+/** Rows batch together when the sample kernel's settings, one per dispatch, agree. */
+function groupKey(o: Sampling, own: string | null): string {
+  const shared = [o.repetitionPenalty, [...o.eosTokenIds], o.padTokenId];
+  // Greedy decoding reads no temperature, top-k, top-p or seed.
+  if (!o.doSample) return JSON.stringify(["greedy", ...shared]);
+  return JSON.stringify(["sample", ...shared, o.temperature, o.topK, o.topP, own]);
+}
