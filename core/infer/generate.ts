@@ -1,7 +1,8 @@
 // Generation with a KV cache: one prefill of the left-padded batch, then one decode step per new
 // token whose input ids, positions and choice stay on the GPU. The token buffer is read back every
-// `chunk` steps (each read-back costs about 11 ms in Deno 2.9), and the read of chunk k overlaps
-// the GPU work of chunk k + 1; EOS ids and stop strings are checked on what comes back.
+// `chunk` steps (each read-back costs about 11 ms in Deno 2.9; see isReadPoint for the first
+// ones), and each read overlaps the GPU work that follows it; EOS ids and stop strings are checked
+// on what comes back.
 
 import type { Decoder } from "../model/decoder.ts";
 import { KvCache } from "../model/kv_cache.ts";
@@ -122,7 +123,7 @@ export async function* generateChunks(
     T.noGrad(() => T.scope(() => prefill(model, prompts, p, cache, state, o)));
     T.gpu().flush();
     for (let step = 1; step <= maxNew; step++) {
-      if (step % chunk === 0 || step === maxNew) {
+      if (isReadPoint(step, chunk) || step === maxNew) {
         const snap = snapshot(step);
         const prev = pending;
         pending = snap;
@@ -147,6 +148,15 @@ export async function* generateChunks(
     cache.release();
     state.release();
   }
+}
+
+/**
+ * Read-backs after steps 1, 2, 4, ... below `chunk`, then every `chunk` steps: the first text of
+ * a reply shows after one decode step, not after two whole chunks (each read is taken one read
+ * point late, so that it overlaps the GPU's next steps).
+ */
+export function isReadPoint(step: number, chunk: number): boolean {
+  return step < chunk ? (step & (step - 1)) === 0 : step % chunk === 0;
 }
 
 /** Checks what generateChunks() checks before it starts (the batcher checks each request alone). */

@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { generate, generateChunks, type TextDecoding } from "../../../core/infer/mod.ts";
+import { isReadPoint } from "../../../core/infer/generate.ts";
 import type { Decoder } from "../../../core/model/decoder.ts";
 import type { ModelFamily } from "../../../core/model/family.ts";
 import { loadModel } from "../../../core/model/load.ts";
@@ -32,7 +33,7 @@ Deno.test("generate() ends each row at its own EOS", async () => {
   assert.equal(got[0].length, k + 1);
 });
 
-Deno.test("a 16-token generation reads back at most ceil(16 / chunk) + 1 times", async () => {
+Deno.test("a 16-token generation reads back only at its read points", async () => {
   const g = T.gpu();
   const read = g.read;
   let reads = 0;
@@ -46,11 +47,26 @@ Deno.test("a 16-token generation reads back at most ceil(16 / chunk) + 1 times",
       reads = 0;
       const got = await generate(model, PROMPTS, { maxNewTokens: 16, chunk });
       assert.deepEqual(got, want, `chunk ${chunk}`);
-      assert.ok(reads <= Math.ceil(16 / chunk) + 1, `chunk ${chunk}: ${reads} read-backs`);
+      // Read points: 1, 2, 4, ... below chunk, then multiples of chunk, and the last step.
+      let points = 0;
+      for (let s = 1; s <= 16; s++) if (isReadPoint(s, chunk) || s === 16) points++;
+      assert.ok(points <= Math.ceil(16 / chunk) + Math.log2(chunk) + 1, `chunk ${chunk}`);
+      assert.ok(reads <= points, `chunk ${chunk}: ${reads} read-backs for ${points} points`);
     }
   } finally {
     g.read = read;
   }
+});
+
+Deno.test("the first chunk holds one token per row, then chunks grow to the chunk size", async () => {
+  const sizes: number[] = [];
+  let seen = 0;
+  for await (const c of generateChunks(model, PROMPTS, { maxNewTokens: 24, chunk: 8 })) {
+    sizes.push(c.tokens[0].length - seen);
+    seen = c.tokens[0].length;
+  }
+  assert.deepEqual(sizes.slice(0, 4), [1, 1, 2, 4]);
+  assert.ok(sizes.slice(4).every((n) => n === 8), `chunk sizes ${sizes}`);
 });
 
 Deno.test("decode steps keep GPU memory flat and generation releases it all", async () => {
