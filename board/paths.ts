@@ -1,31 +1,83 @@
-// Paths typed into the board are confined to the working folder's data, models, saves and
-// output folders: the server runs with -A, so anything else would expose the whole disk.
-import { isAbsolute, relative, resolve, sep } from "node:path";
+// Paths typed into the board are confined to the working folder's data, models, saves, output,
+// evaluation and saved-arguments folders: the server runs with -A, so anything else would expose
+// the whole disk. A path must pass twice: lexically (no `..` out) and once symlinks are resolved
+// (a link inside a root pointing outside is refused).
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
-export const ALLOWED_DIRS: readonly string[] = ["data", "models", "saves", "output"];
+/** Folders under the working folder a typed path may name. */
+export const ALLOWED_DIRS: readonly string[] = [
+  "data",
+  "models",
+  "saves",
+  "output",
+  "evaluation",
+  "llamaboard_config",
+];
 
 /** Thrown for a path outside the allowed roots; the server answers it with a 400. */
 export class PathError extends Error {
   override name = "PathError";
 }
 
+export interface CheckPathOptions {
+  /** The config key the path came from, named in the error. */
+  readonly key?: string;
+  /** Folders under the root allowed for this path (default ALLOWED_DIRS). */
+  readonly dirs?: readonly string[];
+}
+
 /** The allowed roots under `root` (absolute). */
-export function allowedRoots(root: string): string[] {
-  return ALLOWED_DIRS.map((d) => resolve(root, d));
+export function allowedRoots(root: string, dirs: readonly string[] = ALLOWED_DIRS): string[] {
+  return dirs.map((d) => resolve(root, d));
 }
 
 /** Resolves `path` against `root` and returns it when it lies inside an allowed root. */
-export function checkPath(root: string, path: string, opts: { key?: string } = {}): string {
+export function checkPath(root: string, path: string, opts: CheckPathOptions = {}): string {
+  const dirs = opts.dirs ?? ALLOWED_DIRS;
   const abs = resolve(root, path);
-  const inside = allowedRoots(root).some((r) => {
-    const rel = relative(r, abs);
-    return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && !rel.startsWith(sep));
-  });
-  if (!inside || path.includes("\0")) {
+  const roots = allowedRoots(root, dirs);
+  const refuse = (why: string) => {
     const what = opts.key ? `${opts.key} "${path}"` : `path "${path}"`;
-    throw new PathError(
-      `Cannot use ${what}: expected a path inside ${ALLOWED_DIRS.map((d) => `"${d}/"`).join(", ")}`,
+    return new PathError(
+      `Cannot use ${what}: ${why} ${dirs.map((d) => `"${d}/"`).join(", ")}`,
     );
+  };
+  if (path.includes("\0") || !roots.some((r) => inside(r, abs))) {
+    throw refuse("expected a path inside");
+  }
+  // NOTE: the real path is taken of the longest existing prefix, so a path still to be created
+  // (an output folder) is checked through the links of the folders above it.
+  const real = realOfPrefix(abs);
+  if (real === undefined) {
+    throw refuse("it goes through a broken symbolic link; expected a path inside");
+  }
+  const realRoots = roots.map((r) => realOfPrefix(r) ?? r);
+  if (!realRoots.some((r) => inside(r, real))) {
+    throw refuse("it leads through a symbolic link out of");
   }
   return abs;
+}
+
+function inside(root: string, abs: string): boolean {
+  const rel = relative(root, abs);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel) && !rel.startsWith(sep));
+}
+
+/** `abs` with the symlinks of its longest existing prefix resolved; undefined for a broken link. */
+function realOfPrefix(abs: string): string | undefined {
+  const rest: string[] = [];
+  for (let p = abs;; p = dirname(p)) {
+    try {
+      return join(Deno.realPathSync(p), ...rest.reverse());
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      // realPath fails on a dangling link too: lstat tells it from a missing entry.
+      try {
+        Deno.lstatSync(p);
+        return undefined;
+      } catch { /* missing: try the parent */ }
+    }
+    if (dirname(p) === p) return abs;
+    rest.push(p.slice(dirname(p).length).replace(/^[/\\]+/, ""));
+  }
 }

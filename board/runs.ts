@@ -1,36 +1,34 @@
-// Training runs of the board: one child `cli.ts train` process at a time, its trainer_log.jsonl
-// tailed into progress events, its stderr kept for errors. The state lives here, not in the
-// page, so a reloaded page reattaches to the run in progress.
+// The board's child processes: one `cli.ts train|eval|export` at a time, whatever its kind, its
+// trainer_log.jsonl tailed into progress events, its output kept for the page and for errors,
+// and its results (metrics, the folder written) read when it ends. The state lives here, not in
+// the page, so a reloaded page reattaches to the run in progress.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { KIND_SPECS, type RunKind } from "./run_config.ts";
+import { type LogEntry, LogTail } from "./log_tail.ts";
+import { readResult, type RunResult } from "./run_result.ts";
+
+export type { LogEntry, RunKind, RunResult };
 
 export type RunStatus = "idle" | "running" | "aborting";
-
-/** One line of trainer_log.jsonl (LlamaFactory's fields; absent ones left out). */
-export interface LogEntry {
-  readonly current_steps: number;
-  readonly total_steps: number;
-  readonly loss?: number;
-  readonly lr?: number;
-  readonly epoch?: number;
-  readonly percentage?: number;
-  readonly elapsed_time?: string;
-  readonly remaining_time?: string;
-  readonly [key: string]: unknown;
-}
 
 export interface RunState {
   readonly status: RunStatus;
   /** Counts runs started by this server (0: none yet). */
   readonly id: number;
+  /** What the current (or last) run does. */
+  readonly kind?: RunKind;
   readonly yaml?: string;
+  /** The folder the run writes (absolute). */
   readonly outputDir?: string;
   readonly logs: readonly LogEntry[];
-  /** The last lines the child wrote to stderr (progress, notes, errors). */
+  /** The last lines the child wrote (progress, notes, errors). */
   readonly output: readonly string[];
   readonly error?: string;
   readonly exitCode?: number;
   readonly aborted?: boolean;
+  /** What a successful run produced. */
+  readonly result?: RunResult;
 }
 
 export type RunEvent =
@@ -45,9 +43,21 @@ export interface RunManagerOptions {
   readonly pollMs?: number;
 }
 
+export interface StartOptions {
+  /** The folder the run writes (absolute): output_dir, save_dir or export_dir. */
+  readonly outputDir: string;
+  readonly kind?: RunKind;
+}
+
 const OUTPUT_LINES = 200;
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+const NAMES: Readonly<Record<RunKind, string>> = {
+  train: "Training",
+  eval: "Evaluation",
+  predict: "Prediction",
+  export: "Export",
+};
 
 export class RunManager {
   #root: string;
@@ -77,16 +87,21 @@ export class RunManager {
     return this.#done;
   }
 
-  /** Starts `cli.ts train` on `yaml`, whose output_dir is `outputDir` (absolute). */
-  async start(yaml: string, opts: { outputDir: string }): Promise<RunState> {
+  /** Starts the `kind` command (default train) of cli.ts on `yaml`. */
+  async start(yaml: string, opts: StartOptions): Promise<RunState> {
+    const kind = opts.kind ?? "train";
     if (this.#state.status !== "idle") {
-      throw new Error(`Cannot start a run: run ${this.#state.id} is still ${this.#state.status}`);
+      throw new Error(
+        `Cannot start ${
+          NAMES[kind].toLowerCase()
+        }: ${this.#state.kind} run ${this.#state.id} is still ${this.#state.status}`,
+      );
     }
     const file = await Deno.makeTempFile({ prefix: "llamaboard_", suffix: ".yaml" });
     await Deno.writeTextFile(file, yaml);
     // NOTE: arguments as an array, never a shell string: values typed in the page reach only YAML.
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", CONFIG, CLI, "train", file],
+      args: ["run", "-A", "--config", CONFIG, CLI, KIND_SPECS[kind].command, file],
       cwd: this.#root,
       stdin: "null",
       stdout: "piped",
@@ -97,12 +112,13 @@ export class RunManager {
     this.#set({
       status: "running",
       id: this.#state.id + 1,
+      kind,
       yaml,
       outputDir: opts.outputDir,
       logs: [],
       output: [],
     });
-    this.#done = this.#supervise(child, file, opts.outputDir);
+    this.#done = this.#supervise(child, file);
     return this.#state;
   }
 
@@ -144,31 +160,41 @@ export class RunManager {
     }
   }
 
-  async #supervise(child: Deno.ChildProcess, file: string, outputDir: string): Promise<void> {
-    const started = Date.now();
-    const tail = new LogTail(join(outputDir, "trainer_log.jsonl"), started);
+  async #supervise(child: Deno.ChildProcess, file: string): Promise<void> {
+    const { kind = "train", outputDir = this.#root } = this.#state;
+    // Only training writes trainer_log.jsonl; the other kinds report through their output.
+    const tail = kind === "train"
+      ? new LogTail(join(outputDir, "trainer_log.jsonl"), Date.now())
+      : null;
     let polling = Promise.resolve();
-    const timer = setInterval(() => {
+    const timer = tail && setInterval(() => {
       polling = polling.then(() => this.#poll(tail));
     }, this.#pollMs);
-    const readers = [
-      this.#readLines(child.stderr, true),
-      this.#readLines(child.stdout, false),
-    ];
+    const readers = [this.#readLines(child.stderr), this.#readLines(child.stdout)];
     const status = await child.status;
     await Promise.all(readers);
-    clearInterval(timer);
+    if (timer) clearInterval(timer);
     await polling;
-    await this.#poll(tail);
+    if (tail) await this.#poll(tail);
     await Deno.remove(file).catch(() => {});
     const s = this.#state;
     const failed = !status.success && !s.aborted;
+    let result: RunResult | undefined, error: string | undefined;
+    if (failed) error = errorOf(s.output, { code: status.code, signal: status.signal, kind });
+    else if (status.success) {
+      try {
+        result = await readResult(kind, { root: this.#root, outputDir, output: s.output });
+      } catch (e) {
+        error = `${NAMES[kind]} ended but its results could not be read: ${(e as Error).message}`;
+      }
+    }
     this.#child = undefined;
     this.#set({
       ...s,
       status: "idle",
       exitCode: status.code,
-      ...(failed ? { error: errorOf(s.output, status.code) } : {}),
+      ...(error ? { error } : {}),
+      ...(result ? { result } : {}),
     });
   }
 
@@ -179,82 +205,44 @@ export class RunManager {
     }
   }
 
-  async #readLines(stream: ReadableStream<Uint8Array>, keep: boolean): Promise<void> {
+  async #readLines(stream: ReadableStream<Uint8Array>): Promise<void> {
+    // NOTE: TextDecoder rather than pipeThrough(TextDecoderStream): the DOM typings of the
+    // client (checked together with `deno check board/`) reject the latter.
+    const decoder = new TextDecoder();
     let rest = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    for await (const bytes of stream) {
+      const chunk = decoder.decode(bytes, { stream: true });
       const parts = (rest + chunk).split(/\r\n|\r|\n/);
       rest = parts.pop() ?? "";
-      for (const line of parts) if (keep) this.#line(line);
+      for (const line of parts) this.#line(line);
     }
-    if (keep && rest) this.#line(rest);
+    if (rest) this.#line(rest);
   }
 
   #line(raw: string): void {
     // deno-lint-ignore no-control-regex
     const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").trimEnd();
-    if (!line) return;
+    if (!line || NOISE.test(line)) return;
     const output = [...this.#state.output, line].slice(-OUTPUT_LINES);
     this.#state = { ...this.#state, output };
     this.#emit({ type: "output", line });
   }
 }
 
-/** The child's own "Error: ..." line, else its last lines. */
-function errorOf(output: readonly string[], code: number): string {
-  const line = output.findLast((l) => l.startsWith("Error: ") || /^error: /.test(l));
+/** Lines of the GPU driver that say nothing about the run (Mesa's Vulkan loader), left out. */
+const NOISE = /XDG_RUNTIME_DIR/;
+
+/** The child's own "Error: ..." line, else Deno's "error: ..." line, else its last lines. */
+function errorOf(
+  output: readonly string[],
+  o: { code: number; signal: Deno.Signal | null; kind: RunKind },
+): string {
+  const line = output.findLast((l) => l.startsWith("Error: ")) ??
+    output.findLast((l) => /^error: /.test(l));
   if (line) return line.replace(/^Error: /, "");
+  const why = o.signal
+    ? `was killed by ${o.signal}${o.signal === "SIGKILL" ? " (out of memory?)" : ""}`
+    : `exited with code ${o.code}`;
   const last = output.slice(-5).join("\n");
-  return `Training exited with code ${code}${last ? `: ${last}` : ""}`;
-}
-
-/** Reads the lines added to a JSONL file since the last read, ignoring a file from before. */
-class LogTail {
-  #path: string;
-  #since: number;
-  #offset = 0;
-  #rest = "";
-
-  constructor(path: string, since: number) {
-    this.#path = path;
-    this.#since = since;
-  }
-
-  async read(): Promise<LogEntry[]> {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(this.#path);
-    } catch {
-      return [];
-    }
-    // An earlier run's log stays until the trainer rewrites it.
-    if ((info.mtime?.getTime() ?? 0) < this.#since - 1000) return [];
-    if (info.size < this.#offset) {
-      this.#offset = 0;
-      this.#rest = "";
-    }
-    if (info.size === this.#offset) return [];
-    const f = await Deno.open(this.#path);
-    try {
-      await f.seek(this.#offset, Deno.SeekMode.Start);
-      const buf = new Uint8Array(info.size - this.#offset);
-      let n = 0;
-      while (n < buf.length) {
-        const got = await f.read(buf.subarray(n));
-        if (got === null) break;
-        n += got;
-      }
-      this.#offset += n;
-      const lines = (this.#rest + new TextDecoder().decode(buf.subarray(0, n))).split("\n");
-      this.#rest = lines.pop() ?? "";
-      const out: LogEntry[] = [];
-      for (const l of lines) {
-        try {
-          if (l.trim()) out.push(JSON.parse(l));
-        } catch { /* a torn line: skip it */ }
-      }
-      return out;
-    } finally {
-      f.close();
-    }
-  }
+  return `${NAMES[o.kind]} ${why}${last ? `: ${last}` : ""}`;
 }

@@ -18,6 +18,8 @@ export async function boardCommand(_argv: string[]): Promise<number> {
     );
   }
   const board = createBoardApp();
+  // The page is useless without its script: fail before listening, with the bundler's message.
+  await board.ready();
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);

@@ -2,61 +2,15 @@
 // forms generated from configSchema, dataset preview, command preview, path checks, and training
 // runs of the tiny model as child processes streamed over server-sent events.
 import assert from "node:assert/strict";
-import { createBoardApp } from "../../board/server.ts";
 import { t } from "../../board/i18n.ts";
 import { configSchema, parseConfig } from "../../core/config/mod.ts";
 import { builtinRegistries } from "../../plugins/mod.ts";
+import { serve, type SseEvent } from "./_serve.ts";
+import { readEvents as readSse } from "./_serve.ts";
 
-function serve() {
-  const board = createBoardApp({ root: Deno.cwd() });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, board.app.fetch);
-  const base = `http://127.0.0.1:${server.addr.port}`;
-  return {
-    base,
-    board,
-    post: (path: string, body: unknown) =>
-      fetch(base + path, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }),
-    async [Symbol.asyncDispose]() {
-      await board.close();
-      await server.shutdown();
-    },
-  };
-}
-
-interface SseEvent {
-  event: string;
-  data: unknown;
-}
-
-/** Reads server-sent events from `url` until `done` says so (or the stream ends). */
+/** Reads the run events of `url` until `done` says so. */
 async function readEvents(url: string, done: (e: SseEvent) => boolean): Promise<SseEvent[]> {
-  const ctl = new AbortController();
-  const res = await fetch(url, { signal: ctl.signal });
-  const out: SseEvent[] = [];
-  let buf = "";
-  try {
-    for await (const chunk of res.body!.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
-        const data = block.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6))
-          .join("\n");
-        const e = { event, data: JSON.parse(data) };
-        out.push(e);
-        if (done(e)) return out;
-      }
-    }
-  } finally {
-    ctl.abort();
-  }
-  return out;
+  return readSse(await fetch(url), done);
 }
 
 const tmpOutput = () => `saves/_board_test_${crypto.randomUUID().slice(0, 8)}`;
@@ -84,9 +38,19 @@ Deno.test("board page renders in English and Chinese", async () => {
     assert.ok(body.includes(t(lang, "preview_command")), `${lang}: preview button label`);
   }
   assert.notEqual(t("en", "start"), t("zh", "start"));
-  const js = await fetch(`${s.base}/static/board.js`);
+  const page = await (await fetch(`${s.base}/?lang=zh`)).text();
+  for (const lang of ["en", "zh"]) {
+    assert.match(page, new RegExp(`<a [^>]*href="/\\?lang=${lang}"[^>]*data-lang="${lang}"`));
+  }
+  // The client bundle named in the page is served, with the run events and uPlot inside.
+  const src = /<script type="module" src="(\/static\/board\.[0-9a-f]+\.js)"/.exec(page)?.[1];
+  assert.ok(src, "script tag of the bundle");
+  const js = await fetch(s.base + src);
   assert.equal(js.status, 200);
-  assert.ok((await js.text()).includes("EventSource"));
+  assert.match(js.headers.get("content-type") ?? "", /javascript/);
+  const code = await js.text();
+  assert.ok(code.includes("EventSource"));
+  assert.ok(code.includes("uplot"), "uPlot is bundled");
 });
 
 Deno.test("board form fields come from configSchema with their defaults", async () => {

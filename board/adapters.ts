@@ -1,0 +1,54 @@
+// The top bar's adapter picker: the runs and checkpoints under saves/<model>/<method>/ that hold
+// an adapter (LlamaFactory's layout: saves/<model name>/<finetuning_type>/<run>/checkpoint-N).
+import { join } from "node:path";
+import { checkPath } from "./paths.ts";
+
+export interface AdapterQuery {
+  /** model_name_or_path as typed: a catalogue name or a local path; its last segment names it. */
+  readonly model: string;
+  /** finetuning_type. */
+  readonly method: string;
+}
+
+/** Paths relative to `root` of the adapter folders of `q`, runs by name, checkpoints by step. */
+export async function listAdapters(root: string, q: AdapterQuery): Promise<string[]> {
+  const name = q.model.replace(/[/\\]+$/, "").split(/[/\\]/).at(-1) ?? "";
+  if (!name || !q.method) return [];
+  const base = `saves/${name}/${q.method}`;
+  const abs = checkPath(root, base, { key: "adapter_name_or_path" });
+  const out: string[] = [];
+  for (const run of await subfolders(abs)) {
+    const runDir = `${base}/${run}`;
+    if (await isAdapter(join(abs, run))) out.push(runDir);
+    const checkpoints = (await subfolders(join(abs, run)))
+      .filter((c) => /^checkpoint-\d+$/.test(c))
+      .sort((a, b) => step(a) - step(b));
+    for (const c of checkpoints) {
+      if (await isAdapter(join(abs, run, c))) out.push(`${runDir}/${c}`);
+    }
+  }
+  return out;
+}
+
+function step(checkpoint: string): number {
+  return Number(checkpoint.slice("checkpoint-".length));
+}
+
+async function subfolders(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    // NOTE: symlinked folders are skipped: every path offered must pass checkPath as typed.
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
+
+async function isAdapter(dir: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(join(dir, "adapter_config.json"))).isFile;
+  } catch {
+    return false;
+  }
+}
