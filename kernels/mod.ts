@@ -20,6 +20,8 @@ export { MATMUL_FAST_TILE, matmulFast } from "./matmul_fast.ts";
 export { matmulFastBf16 } from "./matmul_fast_bf16.ts";
 export { matmulTiled } from "./matmul_tiled.ts";
 export { matmulTiledBf16 } from "./matmul_tiled_bf16.ts";
+export { matvec, MATVEC_COLUMNS, MATVEC_MAX_ROWS } from "./matvec.ts";
+export { matvecShared } from "./matvec_shared.ts";
 export { norm } from "./norm.ts";
 export { normBackward } from "./norm_backward.ts";
 export { normWeightGrad } from "./norm_weight_grad.ts";

@@ -1,6 +1,7 @@
 // Batched matrix multiplication with numpy batch broadcasting and transposes read in place, and its
-// backward rule. Large aligned shapes run the 128 x 128 register-tiled kernel; the rest the simple
-// shared-memory tiled kernel. A bf16 b (frozen checkpoint weights) with an f32 a is widened
+// backward rule. Large aligned shapes run the 128 x 128 register-tiled kernel; a Linear on at most 8
+// rows (x W^T in KV-cached decoding) the matvec kernels, which read the weight once; the rest the
+// simple shared-memory tiled kernel. A bf16 b (frozen checkpoint weights) with an f32 a is widened
 // in-kernel and gives f32.
 
 import {
@@ -9,9 +10,13 @@ import {
   matmulFastBf16,
   matmulTiled,
   matmulTiledBf16,
+  matvec,
+  MATVEC_COLUMNS,
+  MATVEC_MAX_ROWS,
+  matvecShared,
 } from "../../../kernels/mod.ts";
 import { record } from "../autograd.ts";
-import { gpu } from "../gpu.ts";
+import { gpu, grid } from "../gpu.ts";
 import { empty, numel, type Tensor } from "../tensor.ts";
 import { broadcastStrides, kernelType, Params, sameDtype } from "./_util.ts";
 import { sumTo } from "./reduce.ts";
@@ -24,8 +29,13 @@ export interface MatmulOptions {
 }
 
 export interface MatmulRawOptions extends MatmulOptions {
-  /** Force a kernel (tests); by default large aligned shapes take "fast". */
-  kernel?: "tiled" | "fast";
+  /**
+   * Force a kernel (tests, benchmarks); by default large aligned shapes take "fast" and a 2-D b
+   * read transposed times at most 8 rows "matvec".
+   */
+  kernel?: "tiled" | "fast" | "matvec";
+  /** Threads per matvec workgroup (tuning); by default from K. */
+  matvecThreads?: 64 | 128 | 256;
 }
 
 const TILE = 16;
@@ -70,12 +80,34 @@ function gradB(g: Tensor, a: Tensor, b: Tensor, o: MatmulOptions): Tensor {
   return matmulRaw(g, a, { transA: true, transB: o.transA });
 }
 
+// LLAMAFORGE_DISABLE=matvec (read once) or setMatvec(false) sends small-M products to the tiled
+// kernel, to compare the two paths.
+let matvecOn: boolean | null = null;
+
+/** Turns the matvec path for M <= 8 on or off (tests, benchmarks); returns the previous state. */
+export function setMatvec(on: boolean): boolean {
+  const was = matvecEnabled();
+  matvecOn = on;
+  return was;
+}
+
+function matvecEnabled(): boolean {
+  matvecOn ??= !(Deno.env.get("LLAMAFORGE_DISABLE") ?? "").split(",").some((s) =>
+    s.trim() === "matvec"
+  );
+  return matvecOn;
+}
+
 /** The matmul kernels without recording a backward node. */
 export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulRawOptions = {}): Tensor {
   const plan = planMatmul(a, b, opts);
   const bf16 = b.dtype === "bf16";
   const type = bf16 ? "f32" : kernelType("matmul", a);
   const out = empty(plan.outShape, a.dtype);
+  if (chooseMatvec(plan, opts)) {
+    dispatchMatvec(a, b, out, { plan, type, threads: opts.matvecThreads });
+    return out;
+  }
   const fast = chooseFast(plan, opts);
   const kernel = fast
     ? (bf16 ? matmulFastBf16 : matmulFast)
@@ -179,6 +211,49 @@ function planMatmul(a: Tensor, b: Tensor, opts: MatmulOptions): Plan {
     );
   }
   return { ...plan, batch: dims, aStrides, bStrides };
+}
+
+function chooseMatvec(p: Plan, opts: MatmulRawOptions): boolean {
+  // One weight [N, K] read as stored for every row: a Linear's x W^T with the batch folded into M.
+  const fits = p.transB && !p.transA && p.batch.length === 0 && p.m >= 1 &&
+    p.m <= MATVEC_MAX_ROWS;
+  if (opts.kernel === "matvec" && !fits) {
+    throw new RangeError(
+      `Cannot run matvec on M=${p.m}, N=${p.n}, K=${p.k}${
+        p.transB && !p.transA ? "" : " without transB (or with transA)"
+      }: it needs 1 to ${MATVEC_MAX_ROWS} rows times one transposed b`,
+    );
+  }
+  if (opts.kernel) return opts.kernel === "matvec";
+  return fits && matvecEnabled();
+}
+
+function dispatchMatvec(
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  o: { plan: Plan; type: "f32" | "f16"; threads?: number },
+): void {
+  const { m, n, k } = o.plan;
+  // 16 bytes of weight per load: 4 f32 or 8 halves.
+  const e = b.dtype === "f32" ? 4 : 8;
+  const kc = Math.ceil(k / e);
+  // 128 threads measured best or within noise of it on an H100 for K = 896 and 4864, f32 and bf16,
+  // M = 1 and 8 (the LM head: 177 us against 200 with 64 and 183 with 256); 64 for short rows.
+  const wg = o.threads ?? (kc <= 64 ? 64 : 128);
+  const kernel = gpu().has("subgroups") && gpu().subgroupSize <= wg ? matvec : matvecShared;
+  gpu().dispatch(kernel, {
+    type: o.type,
+    constants: {
+      WG: wg,
+      M_ROWS: m,
+      WEIGHT: b.dtype === "bf16" ? 2 : b.dtype === "f16" ? 1 : 0,
+      ALIGNED: k % e === 0 ? 1 : 0,
+    },
+    params: new Params().u32(m, n, k, kc).bytes(),
+    buffers: [a.buffer("matmul"), b.buffer("matmul"), out.buffer("matmul")],
+    workgroups: grid(Math.ceil(n / MATVEC_COLUMNS), gpu().limits.maxComputeWorkgroupsPerDimension),
+  });
 }
 
 function chooseFast(p: Plan, opts: MatmulRawOptions): boolean {
