@@ -61,6 +61,8 @@ export interface GpuOptions {
 
 const UNIFORM_ALIGN = 256;
 const ARENA_BYTES = 1 << 20;
+// Bind groups kept for reuse; about one decode or training step of dispatches for a mid-size model.
+const BIND_GROUP_CACHE = 8192;
 
 /** Parses `LLAMAFORGE_DISABLE=shader-f16,subgroups` into a feature list. */
 export function disabledFromEnv(): Feature[] {
@@ -114,6 +116,21 @@ export class Gpu {
   }
 
   /** Compiles (once per kernel, type and constants) and returns the compute pipeline. */
+  #layouts = new WeakMap<GPUComputePipeline, GPUBindGroupLayout>();
+  // createBindGroup costs about 11 us in Deno 2.9, most of a small op's recording time. A decode
+  // step or training step repeats the same dispatches on the same pooled buffers and arena
+  // offsets, so its bind groups are reused from here; ids, not objects, key buffers and pipelines.
+  #groups = new Map<string, GPUBindGroup>();
+  #ids = new WeakMap<object, number>();
+  #nextId = 1;
+  bindGroupHits = 0;
+
+  #id(o: object): number {
+    let id = this.#ids.get(o);
+    if (id === undefined) this.#ids.set(o, id = this.#nextId++);
+    return id;
+  }
+
   pipeline(kernel: KernelDescriptor, type: KernelType = "f32", constants?: Record<string, number>) {
     const key = `${kernel.name}:${type}:${constants ? JSON.stringify(constants) : ""}`;
     let pipeline = this.#pipelines.get(key);
@@ -177,6 +194,7 @@ export class Gpu {
       );
     }
     const pipeline = this.pipeline(kernel, opts.type, opts.constants);
+    let key = `${this.#id(pipeline)}`;
     const entries: GPUBindGroupEntry[] = [];
     if (opts.params) {
       const bytes = opts.params instanceof ArrayBuffer
@@ -186,15 +204,29 @@ export class Gpu {
       const offset = this.#arenaUsed;
       this.#arenaCpu.set(bytes, offset);
       this.#arenaUsed += Math.ceil(bytes.byteLength / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-      entries.push({
-        binding: 0,
-        resource: { buffer: this.#arena, offset, size: Math.max(16, bytes.byteLength) },
-      });
+      const size = Math.max(16, bytes.byteLength);
+      entries.push({ binding: 0, resource: { buffer: this.#arena, offset, size } });
+      key += `|${offset}:${size}`;
     }
-    opts.buffers.forEach((b, i) =>
-      entries.push({ binding: i + 1, resource: b instanceof GPUBuffer ? { buffer: b } : b })
-    );
-    const group = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    for (const [i, b] of opts.buffers.entries()) {
+      if (b instanceof GPUBuffer) {
+        entries.push({ binding: i + 1, resource: { buffer: b } });
+        key += `|${this.#id(b)}`;
+      } else {
+        entries.push({ binding: i + 1, resource: b });
+        key += `|${this.#id(b.buffer)}@${b.offset ?? 0}+${b.size ?? ""}`;
+      }
+    }
+    let group = this.#groups.get(key);
+    if (group) this.bindGroupHits++;
+    else {
+      let layout = this.#layouts.get(pipeline);
+      if (!layout) this.#layouts.set(pipeline, layout = pipeline.getBindGroupLayout(0));
+      group = this.device.createBindGroup({ layout, entries });
+      // Groups of buffers gone from the pool are never asked for again: drop all now and then.
+      if (this.#groups.size >= BIND_GROUP_CACHE) this.#groups.clear();
+      this.#groups.set(key, group);
+    }
     const pass = this.#computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, group);

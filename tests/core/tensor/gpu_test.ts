@@ -94,3 +94,25 @@ Deno.test("work after the device is lost fails with DeviceLostError saying what 
   const msg = await runScript(code);
   assert.match(msg, /DeviceLostError: GPU device lost \(destroyed\): .*restart the process/);
 });
+
+Deno.test("a repeated step reuses its bind groups and still reads each step's inputs", async () => {
+  const g = await T.initGpu();
+  const step = async (values: number[]) => {
+    g.flush(); // same arena offsets each step, as in a decode loop
+    const y = T.scope(() => {
+      const x = T.tensor(values, [4]);
+      return T.mul(T.add(x, x), x);
+    });
+    const data = await y.data();
+    y.release(); // back to the pool, so the next step gets the same buffers
+    return data;
+  };
+  // The pool hands the same buffers back in a cycle of at most two steps.
+  await step([0, 0, 0, 0]);
+  await step([0, 0, 0, 0]);
+  const hits = g.bindGroupHits;
+  const got = await step([1, 2, 3, -4]);
+  assert.ok(g.bindGroupHits > hits, "a later step found its bind groups cached");
+  assert.deepEqual([...got], [2, 8, 18, 32]);
+  assert.deepEqual([...await step([5, 0, -1, 2])], [50, 0, 2, 8]);
+});
