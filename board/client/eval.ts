@@ -36,6 +36,10 @@ function showMetrics(s: RunState): void {
     }),
   );
   $("eval-result").textContent = s.result?.path ?? "";
+  // Nothing to show before a run has results: no empty table or label.
+  const shown = Object.keys(metrics).length > 0;
+  $("eval-metrics").hidden = $("eval-metrics-title").hidden = !shown;
+  $("eval-result-line").hidden = !s.result?.path;
 }
 
 async function loadTasks(show: (msg: string | undefined) => void): Promise<void> {

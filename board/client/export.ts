@@ -16,6 +16,7 @@ export function initExport(): RunView {
     abort: "export-abort",
     onState: (s) => {
       $("export-result").textContent = s.result?.path ?? "";
+      $("export-result-line").hidden = !s.result?.path;
     },
   });
   const show = (msg: string | undefined) => view.error(msg);

@@ -29,7 +29,7 @@ let firstLoad = true;
 /** Relists the adapters, keeping the selection (or the one saved before a reload). */
 export async function refreshAdapters(): Promise<void> {
   const sel = select("adapter_name_or_path");
-  const keep = firstLoad ? savedSelection("adapter_name_or_path") ?? [] : selectedValues(sel);
+  const before = firstLoad ? savedSelection("adapter_name_or_path") ?? [] : selectedValues(sel);
   firstLoad = false;
   try {
     const { adapters } = await call<{ adapters: string[] }>(
@@ -37,6 +37,8 @@ export async function refreshAdapters(): Promise<void> {
         q(select("finetuning_type").value)
       }`,
     );
+    // A pick made while the list was loading counts too.
+    const keep = [...new Set([...before, ...selectedValues(sel)])];
     // A selected adapter from elsewhere (loaded arguments) stays listed.
     // Labelled by the part under saves/<model>/<method>/; the value stays the full path.
     const base = `saves/${modelName()}/${select("finetuning_type").value}/`;

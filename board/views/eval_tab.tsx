@@ -67,8 +67,8 @@ export const EvalTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) =
     </div>
     <pre id="eval-command" hidden></pre>
     <RunPanel lang={lang} prefix="eval" start="eval-start" abort="eval-abort" />
-    <h3>{t(lang, "metrics")}</h3>
-    <table id="eval-metrics" class="metrics">
+    <h3 id="eval-metrics-title" hidden>{t(lang, "metrics")}</h3>
+    <table id="eval-metrics" class="metrics" hidden>
       <thead>
         <tr>
           <th>{t(lang, "metric")}</th>
@@ -77,7 +77,7 @@ export const EvalTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) =
       </thead>
       <tbody></tbody>
     </table>
-    <p class="muted">
+    <p class="muted" id="eval-result-line" hidden>
       {t(lang, "result_path")}: <code id="eval-result"></code>
     </p>
     <RunOutput lang={lang} prefix="eval" />

@@ -20,7 +20,7 @@ export const ExportTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active })
       </div>
       <pre id="export-command" hidden></pre>
       <RunPanel lang={lang} prefix="export" start="export-start" abort="export-abort" />
-      <p>
+      <p id="export-result-line" hidden>
         {t(lang, "result_path")}: <code id="export-result"></code>
       </p>
       <RunOutput lang={lang} prefix="export" />
