@@ -1,6 +1,7 @@
 // The top bar's adapter picker: the runs and checkpoints under saves/<model>/<method>/ that hold
 // an adapter (LlamaFactory's layout: saves/<model name>/<finetuning_type>/<run>/checkpoint-N).
 import { join } from "node:path";
+import { subfolders } from "../core/io/_folder.ts";
 import { checkPath } from "./paths.ts";
 
 export interface AdapterQuery {
@@ -32,17 +33,6 @@ export async function listAdapters(root: string, q: AdapterQuery): Promise<strin
 
 function step(checkpoint: string): number {
   return Number(checkpoint.slice("checkpoint-".length));
-}
-
-async function subfolders(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    // NOTE: symlinked folders are skipped: every path offered must pass checkPath as typed.
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(e.name);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out.sort();
 }
 
 async function isAdapter(dir: string): Promise<boolean> {

@@ -7,6 +7,7 @@ import type { Args } from "../core/config/schema.ts";
 import { checkTemplateTokens } from "../core/data/template_check.ts";
 import { datasetAttr, readDatasetInfo } from "../core/data/dataset_info.ts";
 import { parseTaskName } from "../core/eval/task.ts";
+import { subfolders } from "../core/io/_folder.ts";
 import { readModelConfig } from "../core/io/hf_config.ts";
 import { checkAdapterBase } from "../core/io/peft.ts";
 import { Tokenizer } from "../core/io/tokenizer.ts";
@@ -115,7 +116,7 @@ async function missingModelHint(dir: string): Promise<string> {
       basename(dir)
     }`;
   }
-  const near = closest(basename(dir), await folders(parent));
+  const near = closest(basename(dir), await subfolders(parent));
   return near ? ` (did you mean "${join(parent, near)}"?)` : "";
 }
 
@@ -163,7 +164,7 @@ async function checkTask(taskDir: string, task: string): Promise<void> {
   }
   if (await exists(join(taskDir, name, "mapping.json"))) return;
   const tasks: string[] = [];
-  for (const f of await folders(taskDir)) {
+  for (const f of await subfolders(taskDir)) {
     if (await exists(join(taskDir, f, "mapping.json"))) tasks.push(f);
   }
   throw new Deno.errors.NotFound(
@@ -212,14 +213,4 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
 
 async function exists(path: string): Promise<boolean> {
   return (await statOrNull(path)) !== null;
-}
-
-async function folders(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(e.name);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
-  return out.sort();
 }

@@ -32,3 +32,17 @@ export async function isFile(path: string): Promise<boolean> {
     throw e;
   }
 }
+
+/**
+ * Names of the folders directly in `dir`, sorted; none when `dir` does not exist. Symlinks are not
+ * followed (their entries are not folders), so callers that confine paths never list an escape.
+ */
+export async function subfolders(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(e.name);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out.sort();
+}
