@@ -46,7 +46,13 @@ export function mergeLora(model: Module): string[] {
     const { parent, name } = parentOf(model, path);
     const fused = lora.fuse();
     parent.setModule(name, fused);
-    lora.release();
+    // NOTE: a tied LM head's base weight is the embedding's: release only what the model dropped.
+    const used = new Set(model.parameters());
+    for (const t of lora.parameters()) {
+      if (used.has(t)) continue;
+      t.grad?.release();
+      t.release();
+    }
     done.push(path);
   }
   return done;

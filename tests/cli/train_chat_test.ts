@@ -34,10 +34,12 @@ Deno.test("cli.ts train fine-tunes the tiny model with LoRA and cli.ts chat answ
     JSON.parse(l)
   );
   const losses = log.filter((e) => typeof e.loss === "number").map((e) => e.loss);
-  assert.ok(losses.at(-1) < losses[0] - 2, `loss went from ${losses[0]} to ${losses.at(-1)}`);
+  // With the embeddings frozen the loss stalls near 3 (half the vocabulary is untrained there).
+  assert.ok(losses.at(-1) < 1, `loss went from ${losses[0]} to ${losses.at(-1)}`);
   const config = JSON.parse(await Deno.readTextFile(`${dir}/adapter_config.json`));
   assert.equal(config.peft_type, "LORA");
   assert.equal(config.r, 16);
+  assert.deepEqual(config.modules_to_save, ["embed_tokens", "lm_head"]);
   await Deno.stat(`${dir}/adapter_model.safetensors`);
   await Deno.stat(`${dir}/training_loss.png`);
 
@@ -46,13 +48,15 @@ Deno.test("cli.ts train fine-tunes the tiny model with LoRA and cli.ts chat answ
       "chat",
       "examples/inference/tiny_lora_sft.yaml",
       `adapter_name_or_path=${dir}`,
-      "max_new_tokens=32",
+      "max_new_tokens=48",
     ],
     "Who are you?\n",
   );
   assert.equal(chat.code, 0, chat.err.slice(-2000));
-  const reply = chat.out.split("Assistant: ")[1] ?? "";
-  assert.match(reply, /Forge/, `reply: ${reply}`);
+  const reply = (chat.out.split("Assistant: ")[1] ?? "").trim();
+  assert.match(reply, /Forge.*llamaforge team/, `reply: ${reply}`);
+  // A reply that ends its turn (<|eot_id|>) ends a sentence; one cut at max_new_tokens rarely does.
+  assert.match(reply, /[.?!]$/, `reply: ${reply}`);
   await Deno.remove(dir, { recursive: true });
 });
 
