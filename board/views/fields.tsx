@@ -3,8 +3,9 @@
 // Form pieces shared by the tabs: inputs generated from configSchema fields (so a key added to
 // the schema appears without edits), plain selects, and the status/progress/output panel of a run.
 import type { FC } from "hono/jsx";
-import { configSchema, type FieldInfo, type GroupName } from "../../core/config/mod.ts";
+import { configSchema, type FieldInfo } from "../../core/config/mod.ts";
 import { type Lang, t } from "../i18n.ts";
+import { type SectionName, sectionOf } from "./sections.ts";
 
 export function text(v: unknown): string {
   return v === undefined || v === null ? "" : Array.isArray(v) ? v.join(",") : String(v);
@@ -85,11 +86,12 @@ export function fieldsOf(keys: readonly string[]): FieldInfo[] {
   });
 }
 
-/** The fields of `group` (less `skip`) as Train-tab inputs inside a collapsed <details>. */
-export const GroupFields: FC<{ lang: Lang; group: GroupName; skip: ReadonlySet<string> }> = (
+/** The fields of `section` (less `skip`) as Train-tab inputs inside a collapsed <details>. */
+export const GroupFields: FC<{ lang: Lang; group: SectionName; skip: ReadonlySet<string> }> = (
   { lang, group, skip },
 ) => {
-  const fields = configSchema.fields.filter((f) => f.group === group && !skip.has(f.key));
+  const fields = configSchema.fields.filter((f) => sectionOf(f) === group && !skip.has(f.key));
+  if (!fields.length) return null;
   return (
     <details class="group" data-group={group}>
       <summary>{t(lang, `group_${group}`)} ({fields.length})</summary>

@@ -4,7 +4,7 @@
 // (the common ones open, each group's others collapsed), command preview, saved arguments, and
 // the run with its progress, loss curve and output.
 import type { FC } from "hono/jsx";
-import { configSchema, type GroupName } from "../../core/config/mod.ts";
+import { configSchema } from "../../core/config/mod.ts";
 import { type Lang, t } from "../i18n.ts";
 import {
   Choice,
@@ -15,9 +15,8 @@ import {
   SchemaField,
   text,
 } from "./fields.tsx";
+import { TRAIN_SECTIONS } from "./sections.ts";
 
-/** Groups shown in the Train tab, collapsed. */
-const TRAIN_GROUPS: readonly GroupName[] = ["model", "data", "training", "finetuning"];
 /** Keys set by the controls above the hyperparameters (or by other tabs), left out of the groups. */
 const TOP_KEYS = [
   "model_name_or_path",
@@ -78,7 +77,7 @@ export const TrainTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) 
         <div class="fields basic">
           {fieldsOf(BASIC_KEYS).map((f) => <SchemaField field={f} />)}
         </div>
-        {TRAIN_GROUPS.map((g) => <GroupFields lang={lang} group={g} skip={SKIP} />)}
+        {TRAIN_SECTIONS.map((g) => <GroupFields lang={lang} group={g} skip={SKIP} />)}
       </form>
       <div class="row">
         <button type="button" id="preview-cmd">{t(lang, "preview_command")}</button>

@@ -76,6 +76,41 @@ Deno.test("board form fields come from configSchema with their defaults", async 
   assert.doesNotMatch(body, /<details[^>]*open/);
 });
 
+Deno.test("the Train tab groups LoRA, freeze, RLHF and evaluation keys apart, each key once", async () => {
+  await using s = serve();
+  const body = await (await fetch(`${s.base}/?lang=en`)).text();
+  const train = body.slice(body.indexOf('id="tab-train"'), body.indexOf('id="tab-eval"'));
+  const sectionOfKey = new Map<string, string>();
+  for (
+    const m of train.matchAll(/<details class="group" data-group="(\w+)">([\s\S]*?)<\/details>/g)
+  ) {
+    for (const k of m[2].matchAll(/data-key="(\w+)"/g)) sectionOfKey.set(k[1], m[1]);
+  }
+  const want: Record<string, string> = {
+    lora_dropout: "lora",
+    use_dora: "lora",
+    pissa_init: "lora",
+    freeze_trainable_layers: "freeze",
+    pref_beta: "rlhf",
+    ppo_epochs: "rlhf",
+    eval_steps: "train_eval",
+    val_size: "train_eval",
+    warmup_ratio: "training",
+    packing: "data",
+  };
+  for (const [key, section] of Object.entries(want)) {
+    assert.equal(sectionOfKey.get(key), section, key);
+  }
+  for (const f of configSchema.fields) {
+    if (!["model", "data", "training", "finetuning"].includes(f.group)) continue;
+    const n = train.split(`data-key="${f.key}"`).length - 1;
+    assert.ok(n <= 1, `${f.key} shown ${n} times`);
+  }
+  for (const sec of ["lora", "freeze", "rlhf", "train_eval"] as const) {
+    assert.match(train, new RegExp(`data-group="${sec}">\\s*<summary>${t("en", `group_${sec}`)}`));
+  }
+});
+
 Deno.test("board lists datasets and previews the first records of identity", async () => {
   await using s = serve();
   const list = await (await fetch(`${s.base}/api/datasets?dir=data`)).json();
