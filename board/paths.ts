@@ -1,5 +1,5 @@
 // Paths typed into the board are confined to the working folder's data, models, saves, output,
-// evaluation and saved-arguments folders: the server runs with -A, so anything else would expose
+// evaluation and saved-arguments folders, and to the Hugging Face model cache for models: the server runs with -A, so anything else would expose
 // the whole disk. A path must pass twice: lexically (no `..` out) and once symlinks are resolved
 // (a link inside a root pointing outside is refused).
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -26,6 +26,23 @@ export interface CheckPathOptions {
   readonly dirs?: readonly string[];
 }
 
+/**
+ * The Hugging Face hub cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), where
+ * `huggingface-cli download` puts checkpoints: model paths may point into it too.
+ */
+export function modelCache(): string | undefined {
+  const env = (k: string) => Deno.env.get(k) || undefined;
+  const hub = env("HF_HUB_CACHE");
+  if (hub) return resolve(hub);
+  const home = env("HF_HOME");
+  if (home) return resolve(home, "hub");
+  const user = env("HOME");
+  return user ? resolve(user, ".cache", "huggingface", "hub") : undefined;
+}
+
+/** Keys whose paths may also point into the model cache (read only). */
+const MODEL_KEYS = new Set(["model_name_or_path", "adapter_name_or_path"]);
+
 /** The allowed roots under `root` (absolute). */
 export function allowedRoots(root: string, dirs: readonly string[] = ALLOWED_DIRS): string[] {
   return dirs.map((d) => resolve(root, d));
@@ -35,12 +52,15 @@ export function allowedRoots(root: string, dirs: readonly string[] = ALLOWED_DIR
 export function checkPath(root: string, path: string, opts: CheckPathOptions = {}): string {
   const dirs = opts.dirs ?? ALLOWED_DIRS;
   const abs = resolve(root, path);
-  const roots = allowedRoots(root, dirs);
+  const cache = MODEL_KEYS.has(opts.key ?? "") ? modelCache() : undefined;
+  const roots = [...allowedRoots(root, dirs), ...(cache ? [cache] : [])];
   const refuse = (why: string) => {
     const what = opts.key ? `${opts.key} "${path}"` : `path "${path}"`;
-    return new PathError(
-      `Cannot use ${what}: ${why} ${dirs.map((d) => `"${d}/"`).join(", ")}`,
-    );
+    const listed = [
+      ...dirs.map((d) => `"${d}/"`),
+      ...(cache ? [`the model cache "${cache}"`] : []),
+    ];
+    return new PathError(`Cannot use ${what}: ${why} ${listed.join(", ")}`);
   };
   if (path.includes("\0") || !roots.some((r) => inside(r, abs))) {
     throw refuse("expected a path inside");

@@ -3,20 +3,32 @@
 import { createBoardApp } from "../board/server.ts";
 import { isLoopback } from "./api.ts";
 
-export async function boardCommand(_argv: string[]): Promise<number> {
-  const hostname = Deno.env.get("GRADIO_SERVER_NAME") ?? "127.0.0.1";
-  const raw = Deno.env.get("GRADIO_SERVER_PORT") ?? "7860";
+export interface BoardAddress {
+  readonly hostname: string;
+  readonly port: number;
+  /** Set when the address is reachable beyond this machine. */
+  readonly warning?: string;
+}
+
+/** Where to listen, from GRADIO_SERVER_NAME and GRADIO_SERVER_PORT as LlamaFactory reads them. */
+export function boardAddress(env: (key: string) => string | undefined): BoardAddress {
+  const hostname = env("GRADIO_SERVER_NAME") || "127.0.0.1";
+  const raw = env("GRADIO_SERVER_PORT") || "7860";
   const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(port) || port > 65535) {
     throw new RangeError(
       `Cannot listen on GRADIO_SERVER_PORT "${raw}": expected an integer in [0, 65535]`,
     );
   }
-  if (!isLoopback(hostname)) {
-    console.error(
-      `warning: listening on ${hostname}, reachable beyond this machine: anyone who can reach it can start training runs`,
-    );
-  }
+  const warning = isLoopback(hostname)
+    ? undefined
+    : `warning: listening on ${hostname}, reachable beyond this machine: anyone who can reach it can start training runs`;
+  return { hostname, port, warning };
+}
+
+export async function boardCommand(_argv: string[]): Promise<number> {
+  const { hostname, port, warning } = boardAddress((k) => Deno.env.get(k));
+  if (warning) console.error(warning);
   const board = createBoardApp();
   // The page is useless without its script: fail before listening, with the bundler's message.
   await board.ready();

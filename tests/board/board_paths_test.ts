@@ -83,3 +83,26 @@ Deno.test("board endpoints refuse a dataset folder linked outside the root", asy
     assert.equal(s.board.runs.state.status, "idle");
   });
 });
+
+Deno.test("model paths may point into the Hugging Face cache (HF_HUB_CACHE), other keys not", async () => {
+  await withRoot(async (root, outside) => {
+    const snapshot = join(outside, "models--org--m", "snapshots", "abc");
+    await Deno.mkdir(snapshot, { recursive: true });
+    const old = Deno.env.get("HF_HUB_CACHE");
+    Deno.env.set("HF_HUB_CACHE", outside);
+    try {
+      assert.equal(checkPath(root, snapshot, { key: "model_name_or_path" }), snapshot);
+      assert.equal(checkPath(root, snapshot, { key: "adapter_name_or_path" }), snapshot);
+      assert.throws(() => checkPath(root, snapshot, { key: "output_dir" }), PathError);
+      assert.throws(() => checkPath(root, snapshot), PathError);
+      // Outside both the roots and the cache: the message names the cache as an allowed place.
+      assert.throws(
+        () => checkPath(root, "/etc", { key: "model_name_or_path" }),
+        (e: Error) => e instanceof PathError && e.message.includes(`the model cache "${outside}"`),
+      );
+    } finally {
+      if (old === undefined) Deno.env.delete("HF_HUB_CACHE");
+      else Deno.env.set("HF_HUB_CACHE", old);
+    }
+  });
+});
