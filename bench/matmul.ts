@@ -1,6 +1,9 @@
 // Matmul throughput: GFLOP/s of square n^3 products for f32, f16 (when the adapter has it) and an
 // f32 activation times a bf16 weight; then the decode products (at most 8 rows times a Linear
-// weight) through the tiled kernel and through matvec.
+// weight) through the tiled kernel and through matvec; then a Qwen2-0.5B layer's prefill and LoRA
+// training products before and after matmul_flex (small blocks, split-K), in one process.
+// `--sweep` (or LLAMAFORGE_MATMUL_SWEEP=1) also times every block shape and split of each;
+// `--shapes` runs only the model shapes, printing each line as it comes.
 import * as T from "../core/tensor/mod.ts";
 import { isCpuAdapter, timeGpu } from "./_timing.ts";
 
@@ -44,7 +47,7 @@ export async function benchMatmul(): Promise<string[]> {
       );
     }
   }
-  return [...lines, ...await benchSmallM(cpu)];
+  return [...lines, ...await benchSmallM(cpu), ...await benchModelShapes(cpu)];
 }
 
 /**
@@ -111,4 +114,177 @@ async function benchSmallM(cpu: boolean): Promise<string[]> {
   return lines;
 }
 
-if (import.meta.main) console.log((await benchMatmul()).join("\n"));
+/** One product: op(a) [m, k] times op(b) [k, n], `count` of them per decoder layer. */
+interface Product {
+  what: string;
+  m: number;
+  k: number;
+  n: number;
+  transA?: boolean;
+  transB?: boolean;
+  bf16?: boolean;
+  count: number;
+}
+
+const HIDDEN = 896, KV = 128, INTER = 4864, RANK = 8;
+
+/** A Qwen2-0.5B layer's products for t tokens: the forward, then (training) dX and LoRA r = 8. */
+function layerProducts(t: number, training: boolean): Product[] {
+  const fwd: Product[] = [
+    { what: "q/o proj x W^T", m: t, k: HIDDEN, n: HIDDEN, transB: true, count: 2 },
+    { what: "k/v proj x W^T", m: t, k: HIDDEN, n: KV, transB: true, count: 2 },
+    { what: "gate/up x W^T", m: t, k: HIDDEN, n: INTER, transB: true, count: 2 },
+    { what: "down x W^T", m: t, k: INTER, n: HIDDEN, transB: true, count: 1 },
+  ];
+  if (!training) {
+    return [...fwd, {
+      what: "q/o proj x W^T, bf16 W",
+      m: t,
+      k: HIDDEN,
+      n: HIDDEN,
+      transB: true,
+      bf16: true,
+      count: 0,
+    }];
+  }
+  const out: Product[] = [...fwd];
+  // dX = dY W for every frozen weight (W [N, K] as stored).
+  for (const f of fwd) {
+    out.push({ ...f, what: f.what.replace("x W^T", "dX = dY W"), k: f.n, n: f.k, transB: false });
+  }
+  // LoRA per module (in K, out N): u = x A^T, y += u B^T; du = dY B, dB = dY^T u, dA = du^T x,
+  // dX += du A. Counts: in 896 for six modules, 4864 for down; out 896 (q, o, down), 128 (k, v),
+  // 4864 (gate, up).
+  const ins: [number, number][] = [[HIDDEN, 6], [INTER, 1]];
+  const outs: [number, number][] = [[HIDDEN, 3], [KV, 2], [INTER, 2]];
+  for (const [k, count] of ins) {
+    out.push({ what: `LoRA x A^T (in ${k})`, m: t, k, n: RANK, transB: true, count });
+    out.push({ what: `LoRA dA = du^T x (in ${k})`, m: RANK, k: t, n: k, transA: true, count });
+    out.push({ what: `LoRA dX += du A (in ${k})`, m: t, k: RANK, n: k, count });
+  }
+  for (const [n, count] of outs) {
+    out.push({ what: `LoRA u B^T (out ${n})`, m: t, k: RANK, n, transB: true, count });
+    out.push({ what: `LoRA du = dY B (out ${n})`, m: t, k: n, n: RANK, count });
+    out.push({ what: `LoRA dB = dY^T u (out ${n})`, m: n, k: t, n: RANK, transA: true, count });
+  }
+  return out;
+}
+
+type Variant = Pick<T.MatmulRawOptions, "tile" | "splitK">;
+
+function sweepVariants(p: Product): Variant[] {
+  const vs: Variant[] = [];
+  const tiles: [T.FastTile, T.FastTile][] = [[128, 128], [128, 64], [64, 128], [64, 64]];
+  for (const tile of tiles) {
+    const blocks = Math.ceil(p.m / tile[0]) * Math.ceil(p.n / tile[1]);
+    for (const splitK of [1, 2, 4, 8, 16]) {
+      // Splits past two waves of blocks, or of under 128 K each, are not worth a timing.
+      if (splitK > 1 && (p.k / splitK < 128 || blocks * splitK / 2 >= 528)) continue;
+      vs.push({ tile, splitK });
+    }
+  }
+  return vs;
+}
+
+const vlabel = (v: Variant) => `${v.tile!.join("x")}/${v.splitK}`;
+const clabel = (c: T.MatmulChoice) =>
+  c.tile
+    ? `${c.kernel} ${c.tile.join("x")}${(c.splits ?? 1) > 1 ? ` /${c.splits}` : ""}`
+    : c.kernel;
+
+/** GPU seconds per run from one difference of syncs after 2r and r runs (sweeps: quick, noisier). */
+async function quickSecondsPer(fn: () => void, reps: number): Promise<number> {
+  await timeGpu(fn, 1, 1);
+  const once = async (r: number) => {
+    for (let i = 0; i < r; i++) fn();
+    const t0 = performance.now();
+    await T.gpu().sync();
+    return (performance.now() - t0) / 1000;
+  };
+  const t1 = await once(reps), t2 = await once(2 * reps);
+  return t2 > t1 ? (t2 - t1) / reps : t2 / (2 * reps);
+}
+
+/** Each product before matmul_flex (setMatmulFlex(false)) and after, GPU time only. */
+async function benchModelShapes(
+  cpu: boolean,
+  onLine: (line: string) => void = () => {},
+): Promise<string[]> {
+  const sweep = Deno.args.includes("--sweep") || Deno.env.get("LLAMAFORGE_MATMUL_SWEEP") === "1";
+  const cases: [string, number, boolean][] = cpu
+    ? [["prefill", 64, false]]
+    : [["prefill", 512, false], ["LoRA training", 4096, true]];
+  const lines: string[] = [];
+  const flexWas = T.setMatmulFlex(true);
+  try {
+    for (const [name, t, training] of cases) {
+      const sums = [0, 0];
+      for (const p of layerProducts(t, training)) {
+        const sa = p.transA ? [p.k, p.m] : [p.m, p.k], sb = p.transB ? [p.n, p.k] : [p.k, p.n];
+        const bytes = (p.m * p.k + p.k * p.n * (p.bf16 ? 0.5 : 1) + p.m * p.n) * 4;
+        // Operands in rotation past the 50 MB L2, as a layer's products meet them.
+        const copies = Math.min(8, Math.ceil(128e6 / bytes));
+        const xs = Array.from({ length: copies }, (_, i) => T.randn(sa, 1, { seed: 2 * i }));
+        const ws = Array.from(
+          { length: copies },
+          (_, i) => T.randn(sb, 1, { seed: 2 * i + 1, dtype: p.bf16 ? "bf16" : "f32" }),
+        );
+        const flop = 2 * p.m * p.n * p.k;
+        // About 2 ms of GPU per timing at the slower of 10 TFLOP/s and 1 TB/s.
+        const est = Math.max(flop / 1e13, bytes / 1e12, 5e-6);
+        const reps = cpu ? 2 : Math.max(10, Math.min(100, Math.round(1.5e-3 / est)));
+        const base = { transA: p.transA, transB: p.transB };
+        const time = async (o: T.MatmulRawOptions, quick = false) => {
+          let i = 0;
+          const fn = () => T.scope(() => void T.matmulRaw(xs[i % copies], ws[i++ % copies], o));
+          return quick
+            ? await quickSecondsPer(fn, Math.min(reps, 40))
+            : (await gpuSecondsPer(fn, reps))[0];
+        };
+        T.setMatmulFlex(false);
+        const before = await time(base);
+        const cBefore = T.describeMatmul(xs[0], ws[0], base);
+        T.setMatmulFlex(true);
+        const after = await time(base);
+        const cAfter = T.describeMatmul(xs[0], ws[0], base);
+        sums[0] += p.count * before;
+        sums[1] += p.count * after;
+        const tf = (s: number) => (flop / s / 1e12).toFixed(1);
+        let line = `${name} ${p.what} [${p.m}, ${p.k}] x [${p.k}, ${p.n}]${
+          p.transA ? " transA" : ""
+        }${p.transB ? " transB" : ""}: before ${(before * 1e3).toFixed(4)} ms (${
+          clabel(cBefore)
+        }, ${tf(before)} TFLOP/s), after ${(after * 1e3).toFixed(4)} ms (${clabel(cAfter)}, ${
+          tf(after)
+        } TFLOP/s)`;
+        if (sweep && !cpu && !p.bf16) {
+          const row: string[] = [];
+          for (const v of sweepVariants(p)) {
+            row.push(`${vlabel(v)} ${((await time({ ...base, ...v }, true)) * 1e3).toFixed(4)}`);
+          }
+          line += `\n  sweep (ms): ${row.join(", ")}`;
+        }
+        lines.push(line);
+        onLine(line);
+        for (const x of [...xs, ...ws]) x.release();
+      }
+      lines.push(
+        `${name} ${t} tokens: these products for one layer ${(sums[0] * 1e3).toFixed(3)} -> ${
+          (sums[1] * 1e3).toFixed(3)
+        } ms, x24 layers ${(sums[0] * 24e3).toFixed(1)} -> ${(sums[1] * 24e3).toFixed(1)} ms`,
+      );
+      onLine(lines[lines.length - 1]);
+    }
+  } finally {
+    T.setMatmulFlex(flexWas);
+  }
+  return lines;
+}
+
+if (import.meta.main) {
+  if (Deno.args.includes("--shapes")) {
+    await T.initGpu();
+    console.log(`adapter: ${T.gpu().adapterName}`);
+    await benchModelShapes(isCpuAdapter(), (line) => console.log(line));
+  } else console.log((await benchMatmul()).join("\n"));
+}

@@ -22,10 +22,6 @@ const STRINGS = {
   no_adapters: { en: "none found", zh: "未找到" },
   quantization: { en: "Quantization bit", zh: "量化位数" },
   quant_none: { en: "none", zh: "不量化" },
-  quant_unsupported: {
-    en: "4/8-bit (QLoRA) training is not implemented yet",
-    zh: "4/8 位量化（QLoRA）训练尚未实现",
-  },
   template: { en: "Chat template", zh: "对话模板" },
   auto: { en: "(auto)", zh: "（自动）" },
   // Tabs.

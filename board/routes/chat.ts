@@ -62,7 +62,8 @@ export function chatRoutes(ctx: BoardContext, load: ChatLoader): ChatRoutes {
     for (const [k, v] of Object.entries(b)) {
       const group = configSchema.byKey.get(k)?.group;
       const allowed = k === "model_name_or_path" || k === "adapter_name_or_path" ||
-        k === "template" || k === "finetuning_type" || group === "generating";
+        k === "template" || k === "finetuning_type" || k === "quantization_bit" ||
+        group === "generating";
       if (allowed && v !== undefined && v !== "") values[k] = typedValue(k, v);
     }
     values.model_name_or_path ??= "";

@@ -4,7 +4,6 @@
 // quantization and chat template.
 import type { FC } from "hono/jsx";
 import { configSchema } from "../../core/config/mod.ts";
-import { unsupportedKeys } from "../../core/config/known.ts";
 import { type Lang, t } from "../i18n.ts";
 import { Choice, text } from "./fields.tsx";
 
@@ -15,16 +14,10 @@ export interface TopBarProps {
   readonly defaultModel: string;
 }
 
-/** quantization_bit's choices: the schema's when it has the key, else 4/8 shown as unsupported. */
-function quantization(): { bits: string[]; disabled?: string } {
-  const f = configSchema.byKey.get("quantization_bit");
-  if (f) return { bits: (f.choices ?? ["8", "4"]).map(String) };
-  return { bits: ["8", "4"], disabled: unsupportedKeys.quantization_bit?.reason };
-}
-
 export const TopBar: FC<TopBarProps> = ({ lang, models, templates, defaultModel }) => {
   const method = configSchema.byKey.get("finetuning_type")!;
-  const quant = quantization();
+  // quantization_bit's choices (8, 4): the base model loads quantized for train, eval and chat.
+  const quant = configSchema.byKey.get("quantization_bit")!;
   return (
     <section class="top card">
       <label class="wide">
@@ -45,13 +38,12 @@ export const TopBar: FC<TopBarProps> = ({ lang, models, templates, defaultModel 
         </div>
         <span id="adapter-empty" class="muted small">{t(lang, "no_adapters")}</span>
       </div>
-      <label title={quant.disabled ?? ""}>
+      <label title={quant.description}>
         {t(lang, "quantization")}
         <select id="quantization_bit" name="quantization_bit">
           <option value="" selected>{t(lang, "quant_none")}</option>
-          {quant.bits.map((b) => <option value={b} disabled={!!quant.disabled}>{b}</option>)}
+          {(quant.choices ?? []).map((b) => <option value={b}>{b}</option>)}
         </select>
-        {quant.disabled ? <span class="muted small">{t(lang, "quant_unsupported")}</span> : null}
       </label>
       <label>
         {t(lang, "template")}

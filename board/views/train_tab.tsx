@@ -23,6 +23,7 @@ const TOP_KEYS = [
   "adapter_name_or_path",
   "finetuning_type",
   "template",
+  "quantization_bit",
   "stage",
   "dataset",
   "dataset_dir",

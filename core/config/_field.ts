@@ -90,6 +90,20 @@ export function bool<D extends boolean | undefined>(def: D, description: string)
   return withDefault(z.boolean(), def, { type: "bool", default: def, description });
 }
 
+/** An integer from a fixed set (quantization_bit: 8 or 4); `choices` are listed in help and forms. */
+export function intChoice<D extends number | undefined>(
+  def: D,
+  description: string,
+  choices: readonly [number, ...number[]],
+) {
+  return withDefault(z.literal(choices), def, {
+    type: "int",
+    default: def,
+    description,
+    choices: choices.map(String),
+  });
+}
+
 /** One of `choices`; `unsupported` values parse (they are LlamaFactory's) but fail validation. */
 export function choice<
   const C extends readonly [string, ...string[]],

@@ -33,6 +33,7 @@ export function applyRules(a: Mutable<Args>, c: RuleContext): void {
   }
   checkData(a, c);
   checkMethod(a, c);
+  checkQuantization(a, c);
   checkTrainer(a, c);
   if (a.trust_remote_code) {
     c.note(
@@ -135,6 +136,27 @@ function checkMethod(a: Mutable<Args>, c: RuleContext): void {
   if (a.pissa_init && (a.stage === "ppo" || a.stage === "kto" || usesRef)) {
     c.fail(TypeError, `Cannot use ${c.at("pissa_init")} in stage ${a.stage}`);
   }
+}
+
+/** LlamaFactory's hparams/parser.py _verify_model_args for quantization_bit. */
+function checkQuantization(a: Mutable<Args>, c: RuleContext): void {
+  if (a.quantization_bit === undefined) return;
+  const bits = c.at("quantization_bit");
+  if (a.finetuning_type !== "lora") {
+    c.fail(
+      TypeError,
+      `Cannot use ${bits} with finetuning_type "${a.finetuning_type}": the quantized weights are frozen, so quantization is only compatible with the LoRA method; use finetuning_type: lora`,
+    );
+  }
+  const n = a.adapter_name_or_path?.length ?? 0;
+  const why: [unknown, string][] = [
+    [a.pissa_init, `${c.at("pissa_init")}: PiSSA needs the dense weights`],
+    [a.train_from_scratch, `${c.at("train_from_scratch")}: there are no weights to quantize`],
+    [a.use_dora, `${c.at("use_dora")}: DoRA over quantized weights is not supported yet`],
+    [n && a.create_new_adapter, `${c.at("create_new_adapter")}: its one adapter stays unmerged`],
+    [n > 1, `${n} adapters: a quantized model accepts a single adapter; merge them first`],
+  ];
+  for (const [bad, w] of why) if (bad) c.fail(TypeError, `Cannot use ${bits} with ${w}`);
 }
 
 function checkTrainer(a: Mutable<Args>, c: RuleContext): void {

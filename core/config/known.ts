@@ -59,7 +59,8 @@ export interface Unsupported {
   readonly reason: string;
 }
 
-const QUANT = "quantized (QLoRA) training is not implemented yet";
+const QUANT = "only the trained model is quantized (QLoRA's quantization_bit) in llamaforge";
+const GPTQ = "export quantization (GPTQ) is not implemented; export GGUF q8_0 instead";
 const MM = "multimodal models are not supported yet";
 const VLLM = "llamaforge has its own WebGPU inference engine";
 const OFT = "OFT is not implemented yet";
@@ -73,17 +74,13 @@ function u(inert: unknown, reason: string): Unsupported {
 /** Key -> its inert value and why other values fail. */
 export const unsupportedKeys: Readonly<Record<string, Unsupported>> = {
   // model
-  quantization_bit: u(null, QUANT),
-  quantization_method: u("bnb", QUANT),
-  quantization_type: u("nf4", QUANT),
-  double_quantization: u(true, QUANT),
-  quantization_device_map: u(null, QUANT),
+  quantization_device_map: u(null, DIST),
   ref_model_quantization_bit: u(null, QUANT),
   reward_model_quantization_bit: u(null, QUANT),
-  export_quantization_bit: u(null, QUANT),
-  export_quantization_dataset: u(null, QUANT),
-  export_quantization_nsamples: u(128, QUANT),
-  export_quantization_maxlen: u(1024, QUANT),
+  export_quantization_bit: u(null, GPTQ),
+  export_quantization_dataset: u(null, GPTQ),
+  export_quantization_nsamples: u(128, GPTQ),
+  export_quantization_maxlen: u(1024, GPTQ),
   fp8: u(false, "FP8 training is not supported"),
   rope_scaling: u(null, "RoPE scaling of the context is not implemented yet"),
   shift_attn: u(false, "LongLoRA shift-short attention is not implemented"),

@@ -165,7 +165,7 @@ function expected(f: FieldInfo): string {
   ].filter(Boolean).join(" and ");
   switch (f.type) {
     case "int":
-      return `an integer${bounds && " " + bounds}`;
+      return f.choices ? `one of ${f.choices.join(", ")}` : `an integer${bounds && " " + bounds}`;
     case "float":
       return `a number${bounds && " " + bounds}`;
     case "bool":

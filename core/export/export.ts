@@ -24,6 +24,7 @@ export interface ExportArgs {
   export_format?: string;
   export_gguf_type?: string;
   infer_dtype?: string;
+  quantization_bit?: number;
 }
 
 export interface ExportRegistries {
@@ -38,6 +39,14 @@ export async function exportModel(args: ExportArgs, reg: ExportRegistries): Prom
   if (!out) throw new TypeError("Cannot export the model: export_dir is not set");
   const base = args.model_name_or_path;
   if (!base) throw new TypeError("Cannot export the model: model_name_or_path is not set");
+  if (args.quantization_bit !== undefined) {
+    // LlamaFactory's words; without adapters it would save bitsandbytes' format, which we do not.
+    throw new TypeError(
+      `Cannot ${
+        args.adapter_name_or_path?.length ? "merge adapters to" : "export"
+      } a quantized model (quantization_bit ${args.quantization_bit}): export merges into the dense weights; drop quantization_bit`,
+    );
+  }
   // NOTE: checked before any work: a file in the way would otherwise be replaced by the folder.
   if (await isFile(out)) {
     throw new TypeError(

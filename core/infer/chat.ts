@@ -9,7 +9,7 @@ import { checkTemplateTokens } from "../data/template_check.ts";
 import { readGenerationConfig } from "../io/hf_config.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import type { Decoder } from "../model/decoder.ts";
-import { loadModel } from "../model/load.ts";
+import { loadModel, quantizationOf } from "../model/load.ts";
 import type { Registries } from "../plugins.ts";
 import { type GenerateOptions, streamGenerate } from "./generate.ts";
 
@@ -52,7 +52,9 @@ export class ChatModel {
   static async load(args: Args, registries: Registries): Promise<ChatModel> {
     const dir = args.model_name_or_path;
     if (!dir) throw new TypeError('Cannot chat: "model_name_or_path" is not set');
-    const { model, family } = await loadModel(dir, registries.models);
+    const { model, family } = await loadModel(dir, registries.models, {
+      quantization: quantizationOf(args),
+    });
     try {
       if (args.adapter_name_or_path?.length) {
         const method = registries.methods.get(args.finetuning_type);

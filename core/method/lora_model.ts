@@ -4,6 +4,7 @@
 import { noGrad } from "../tensor/autograd.ts";
 import { LoraLinear, type LoraLinear as LoraLinearT, type LoraOptions } from "../tensor/lora.ts";
 import { Linear, type Module } from "../tensor/nn.ts";
+import { QuantLinear } from "../tensor/quant_linear.ts";
 import { scale } from "../tensor/ops/unary.ts";
 import { parentOf } from "./targets.ts";
 
@@ -15,7 +16,7 @@ export function loraModules(model: Module): [string, LoraLinearT][] {
   ][];
 }
 
-/** Replaces the Linear at each path with a LoRA layer around it (layer i seeds A with seed + i). */
+/** Replaces the (quantized) Linear at each path with a LoRA layer around it (A seeded seed + i). */
 export function wrapLora(
   model: Module,
   paths: readonly string[],
@@ -24,7 +25,7 @@ export function wrapLora(
   return paths.map((path, i) => {
     const { parent, name } = parentOf(model, path);
     const base = parent.module(name);
-    if (!(base instanceof Linear)) {
+    if (!(base instanceof Linear || base instanceof QuantLinear)) {
       throw new TypeError(
         `Cannot wrap "${path}" in LoRA: it is a ${base.constructor.name}, expected a Linear`,
       );

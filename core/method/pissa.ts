@@ -16,7 +16,8 @@ export interface PissaOptions {
 
 /** Initialises `lora` from the principal singular vectors of its base weight. */
 export async function pissaInit(lora: LoraLinear, opts: PissaOptions): Promise<void> {
-  const base = lora.base, out = lora.outFeatures, inF = lora.inFeatures, r = lora.r;
+  const base = lora.denseBase("initialise with PiSSA");
+  const out = lora.outFeatures, inF = lora.inFeatures, r = lora.r;
   if (r > Math.min(out, inF)) {
     throw new RangeError(
       `Cannot initialise a rank ${r} LoRA layer with PiSSA: its weight [${out}, ${inF}] has at most ${

@@ -9,16 +9,21 @@ import type { Decoder } from "../model/decoder.ts";
 import { closest } from "../registry.ts";
 import { LoraLinear } from "../tensor/lora.ts";
 import { Linear, type Module } from "../tensor/nn.ts";
+import { QuantLinear } from "../tensor/quant_linear.ts";
 
-/** Every linear layer with its dotted path: plain Linears and LoRA layers (not their bases). */
-export function linearModules(model: Module): [string, Linear | LoraLinear][] {
-  const out: [string, Linear | LoraLinear][] = [];
+type AnyLinear = Linear | QuantLinear | LoraLinear;
+
+/** Every linear layer with its dotted path: plain, quantized and LoRA layers (not their bases). */
+export function linearModules(model: Module): [string, AnyLinear][] {
+  const out: [string, AnyLinear][] = [];
   const wrapped = new Set<Module>();
   for (const [path, m] of model.namedModules()) {
     if (m instanceof LoraLinear) {
       wrapped.add(m.base);
       out.push([path, m]);
-    } else if (m instanceof Linear && !wrapped.has(m)) out.push([path, m]);
+    } else if ((m instanceof Linear || m instanceof QuantLinear) && !wrapped.has(m)) {
+      out.push([path, m]);
+    }
   }
   return out;
 }
@@ -76,7 +81,7 @@ export function resolveLoraTargets(
   const linearPaths = new Set(linears.map(([p]) => p));
   const everything = [...model.namedModules()].filter(([p]) => p);
   for (const [p, m] of everything) {
-    if (match(p) && !linearPaths.has(p) && !(m instanceof Linear)) {
+    if (match(p) && !linearPaths.has(p) && !(m instanceof Linear || m instanceof QuantLinear)) {
       throw new TypeError(
         `Cannot apply LoRA to "${p}": it is a ${m.constructor.name}, and LoRA wraps Linear layers (${
           quote(available)

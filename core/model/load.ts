@@ -1,10 +1,16 @@
 // Loads a Hugging Face checkpoint folder into the shared decoder through its family plugin.
+// With `quantization`, every Linear of the decoder layers is quantized on the host as it is read
+// and stored packed on the GPU (bitsandbytes through LlamaFactory's quantization_bit: embeddings
+// and the LM head stay dense, as bitsandbytes leaves lm_head).
 
 import { openCheckpoint } from "../io/checkpoint.ts";
+import { decodeValues } from "../io/_dtype.ts";
 import { type ModelConfig, readModelConfig } from "../io/hf_config.ts";
 import { loadTensor } from "../io/to_gpu.ts";
 import type { Registry } from "../registry.ts";
 import * as T from "../tensor/mod.ts";
+import { type QuantizeOptions, QuantLinear } from "../tensor/quant_linear.ts";
+import { attach } from "./_paths.ts";
 import { Decoder } from "./decoder.ts";
 import { initLikeHf } from "./init.ts";
 import type { ModelFamily } from "./family.ts";
@@ -15,12 +21,25 @@ export interface LoadModelOptions {
   /** Random weights from config.json alone (LlamaFactory's train_from_scratch). */
   fromScratch?: boolean;
   seed?: number;
+  /** Quantize the decoder layers' Linear weights (LlamaFactory's quantization_bit). */
+  quantization?: QuantizeOptions;
 }
 
 export interface LoadedModel {
   model: Decoder;
   family: ModelFamily;
   config: ModelConfig;
+}
+
+/** LlamaFactory's quantization keys as load options (none without quantization_bit). */
+export function quantizationOf(a: {
+  quantization_bit?: number;
+  quantization_type?: string;
+  double_quantization?: boolean;
+}): QuantizeOptions | undefined {
+  if (a.quantization_bit === undefined) return undefined;
+  const type = a.quantization_type === "fp4" ? "fp4" : "nf4";
+  return { bits: a.quantization_bit === 8 ? 8 : 4, type, double: a.double_quantization ?? true };
 }
 
 // Checkpoint entries that are buffers in transformers, not weights.
@@ -45,6 +64,7 @@ export async function loadModel(
   const ckpt = await openCheckpoint(dir);
   const dtype = opts.dtype ?? "f32";
   const state = new Map<string, T.Tensor>();
+  const quantized = opts.quantization ? layerLinears(model, cfg.names.layers) : new Map();
   try {
     const params = [...model.namedParameters()];
     for (const [name, param] of params) {
@@ -63,7 +83,10 @@ export async function loadModel(
           `Cannot load "${dir}": tensor "${name}" has shape [${info.shape}] in ${info.file}, but config.json implies [${param.shape}]`,
         );
       }
-      state.set(name, await loadWeight(ckpt, name, dtype, transpose));
+      // Quantized weights are read after the others, on the host (see below).
+      if (!quantized.has(name.replace(/\.weight$/, ""))) {
+        state.set(name, await loadWeight(ckpt, name, dtype, transpose));
+      }
     }
     const known = new Set(params.map(([n]) => n));
     const extra = ckpt.names().filter((n) => !known.has(n) && !IGNORED.some((r) => r.test(n)));
@@ -75,6 +98,25 @@ export async function loadModel(
       );
     }
     model.loadState(state, { strict: false });
+    state.clear();
+    for (const [path, lin] of quantized) {
+      const name = `${path}.weight`, info = ckpt.info(name);
+      let w = decodeValues(info.dtype, await ckpt.read(name)) as ArrayLike<number>;
+      if (family.transposeOnLoad?.(name)) w = transposed(w, info.shape[0], info.shape[1]);
+      const b = lin.bias;
+      const q = new QuantLinear(w, [lin.outFeatures, lin.inFeatures], {
+        ...opts.quantization!,
+        bias: b && b.view(b.shape),
+      });
+      attach(model, path, q);
+      lin.release();
+    }
+    if (quantized.size) {
+      // The dense placeholders go back to the driver, not the pool (after the pending work that
+      // may use freed buffers is submitted: a destroyed buffer cannot be submitted).
+      T.gpu().flush();
+      T.gpu().pool.trim();
+    }
   } catch (e) {
     for (const t of state.values()) t.release();
     model.release();
@@ -99,4 +141,20 @@ async function loadWeight(
   if (t.dtype !== dtype) replace(T.noGrad(() => T.cast(t, dtype)));
   if (transpose) replace(T.noGrad(() => T.transpose(t, 0, 1)));
   return t;
+}
+
+/** The Linear layers inside the decoder layers, by path (what bitsandbytes quantizes). */
+function layerLinears(model: Decoder, layers: string): Map<string, T.Linear> {
+  const out = new Map<string, T.Linear>();
+  for (const [path, m] of model.namedModules()) {
+    if (m instanceof T.Linear && path.startsWith(`${layers}.`)) out.set(path, m);
+  }
+  return out;
+}
+
+/** A [rows, cols] host matrix as [cols, rows] (transformers' Conv1D stores weights [in, out]). */
+function transposed(w: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = w[i * cols + j];
+  return out;
 }

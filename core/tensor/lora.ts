@@ -2,7 +2,9 @@
 // mirrors PEFT's tuners/lora/layer.py (children `base_layer`, `lora_A`, `lora_B`, parameter
 // `lora_magnitude_vector`), so a parameter's dotted name is its PEFT adapter key minus the
 // "base_model.model." prefix. DoRA follows PEFT's tuners/lora/dora.py: the row norm of
-// W + s·B·A is recomputed each forward and detached from the graph.
+// W + s·B·A is recomputed each forward and detached from the graph. Over a QuantLinear (QLoRA,
+// PEFT's bnb.Linear4bit layer) the base's own quantized forward runs and the low-rank branch is
+// added; merging and DoRA need the dense weight and refuse.
 
 import { noGrad } from "./autograd.ts";
 import { add, div, mul } from "./ops/binary.ts";
@@ -14,6 +16,7 @@ import { sum } from "./ops/reduce.ts";
 import { reshape } from "./ops/shape.ts";
 import { addScalar, scale, sqrt, square } from "./ops/unary.ts";
 import { Linear, Module, type Parameter, parameter } from "./nn.ts";
+import { QuantLinear } from "./quant_linear.ts";
 import { type DType, numel, type Tensor, tensor } from "./tensor.ts";
 
 export interface LoraOptions {
@@ -158,7 +161,7 @@ export class LoraLinear extends Module {
   /** PiSSA's initial factors (host copies), so a trained adapter converts to plain LoRA. */
   pissaInit: { a: Float32Array; b: Float32Array } | null = null;
 
-  private constructor(base: Linear, opts: LoraOptions) {
+  private constructor(base: Linear | QuantLinear, opts: LoraOptions) {
     super();
     const { r } = opts;
     if (!Number.isInteger(r) || r < 1) {
@@ -176,6 +179,11 @@ export class LoraLinear extends Module {
     this.useDora = opts.useDora ?? false;
     this.scaling = loraScaling(r, this.alpha, this.useRslora);
     this.dropout = p;
+    if (this.useDora && base instanceof QuantLinear) {
+      throw new TypeError(
+        "Cannot create a DoRA layer over a quantized base: DoRA needs the dense weight (use_dora with quantization_bit is not supported yet)",
+      );
+    }
     base.freeze();
     this.setModule("base_layer", base);
     // PEFT: kaiming_uniform_(a=sqrt(5)) on lora_A, which is U(-1/sqrt(in), 1/sqrt(in)); B = 0.
@@ -189,17 +197,30 @@ export class LoraLinear extends Module {
   }
 
   /** Wraps `base` (kept, frozen): A kaiming-uniform [r, in], B zeros [out, r]. */
-  static fromBase(base: Linear, opts: LoraOptions): LoraLinear {
-    if (!(base instanceof Linear)) {
+  static fromBase(base: Linear | QuantLinear, opts: LoraOptions): LoraLinear {
+    if (!(base instanceof Linear || base instanceof QuantLinear)) {
       throw new TypeError(
-        `Cannot wrap a ${(base as object).constructor.name} in LoRA: expected a Linear`,
+        `Cannot wrap a ${
+          (base as object).constructor.name
+        } in LoRA: expected a Linear or a QuantLinear`,
       );
     }
     return new LoraLinear(base, opts);
   }
 
-  get base(): Linear {
-    return this.module<Linear>("base_layer");
+  get base(): Linear | QuantLinear {
+    return this.module<Linear | QuantLinear>("base_layer");
+  }
+
+  /** The base as a dense Linear, for what needs its weight (merging, DoRA, PiSSA). */
+  denseBase(what: string): Linear {
+    const b = this.base;
+    if (b instanceof QuantLinear) {
+      throw new TypeError(
+        `Cannot ${what} a LoRA layer over a quantized base: its weight is stored in ${b.quantType} (load the model without quantization_bit)`,
+      );
+    }
+    return b;
   }
   get inFeatures(): number {
     return this.base.inFeatures;
@@ -219,6 +240,7 @@ export class LoraLinear extends Module {
 
   forward(x: Tensor): Tensor {
     const base = this.base;
+    if (base instanceof QuantLinear) return this.#quantForward(x, base);
     return loraLinear(x, {
       weight: base.weight,
       bias: base.bias,
@@ -226,6 +248,22 @@ export class LoraLinear extends Module {
       loraB: this.loraB,
       magnitude: this.magnitude,
     }, { scaling: this.scaling, dropout: this.dropout, seed: this.dropoutSeed });
+  }
+
+  // QLoRA: the quantized base's forward plus s · dropout(x) A^T B^T in the factors' dtype.
+  #quantForward(x: Tensor, base: QuantLinear): Tensor {
+    const y = base.forward(x);
+    const lead = x.shape.slice(0, -1);
+    const x2 = reshape(x, [numel(lead), this.inFeatures]);
+    const xl = x2.dtype === this.loraA.dtype ? x2 : cast(x2, this.loraA.dtype);
+    const seed = this.dropoutSeed;
+    const xd = this.dropout > 0 && seed != null ? dropout(xl, this.dropout, { seed }) : xl;
+    let lora = scale(
+      matmul(matmul(xd, this.loraA, { transB: true }), this.loraB, { transB: true }),
+      this.scaling,
+    );
+    if (lora.dtype !== y.dtype) lora = cast(lora, y.dtype);
+    return add(y, reshape(lora, [...lead, this.outFeatures]));
   }
 
   /** Replaces A [r, in] and B [out, r] (the module takes them; requiresGrad is kept). */
@@ -260,7 +298,7 @@ export class LoraLinear extends Module {
   /** The merged weight [out, in] in the factors' dtype: W + s B A, DoRA (m/n) ⊙ (W + s B A). */
   mergedWeight(): Tensor {
     return noGrad(() => {
-      const w = combined(this.base.weight, this.loraA, this.loraB, this.scaling);
+      const w = combined(this.denseBase("merge").weight, this.loraA, this.loraB, this.scaling);
       const m = this.magnitude;
       if (!m) return w;
       const n = sqrt(sum(square(w), 1));
@@ -270,7 +308,7 @@ export class LoraLinear extends Module {
 
   /** A plain Linear computing what this layer computes (without dropout), in the base's dtype. */
   fuse(): Linear {
-    const base = this.base;
+    const base = this.denseBase("merge");
     const lin = new Linear(this.inFeatures, this.outFeatures, { bias: false, empty: true });
     lin.param("weight").release();
     const w = noGrad(() => {

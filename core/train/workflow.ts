@@ -7,13 +7,14 @@ import type { HostBatch } from "../data/collate.ts";
 import { fillIdentity, loadDatasets } from "../data/loader.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { setLoraDropout } from "../method/lora_model.ts";
-import { loadModel } from "../model/load.ts";
+import { loadModel, quantizationOf } from "../model/load.ts";
 import type { Registries } from "../plugins.ts";
 import { prepareSplits } from "../stage/prepare.ts";
 import { Rng } from "../rng.ts";
 import { Trainer, type TrainResult } from "./trainer.ts";
 import type { TrainData, TrainerOptions } from "./options.ts";
 import type { ScheduleType } from "../tensor/schedule.ts";
+import { countDense } from "../tensor/quant_linear.ts";
 import type { Feature } from "../data/collate.ts";
 import type { Example } from "../data/dataset_info.ts";
 
@@ -55,6 +56,7 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
   const { model, family } = await loadModel(modelDir, r.models, {
     fromScratch: args.train_from_scratch,
     seed: args.seed,
+    quantization: quantizationOf(args),
   });
   const template = r.templates.get(args.template ?? family.defaultTemplate);
   const tokenizer = template.fixTokenizer(await Tokenizer.load(modelDir));
@@ -104,7 +106,7 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
 
   const method = r.methods.get(args.finetuning_type);
   await method.apply(model, args, { family });
-  const trainable = model.countParameters({ trainable: true }), all = model.countParameters();
+  const trainable = model.countParameters({ trainable: true }), all = countDense(model);
   log(
     `trainable params: ${trainable} || all params: ${all} || trainable%: ${
       (100 * trainable / all).toFixed(4)

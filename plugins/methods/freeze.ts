@@ -11,7 +11,7 @@ import type { FinetuningMethod, MethodArgs } from "../../core/method/method.ts";
 import { decayGroups } from "../../core/method/param_groups.ts";
 import { methodState, setMethodState } from "../../core/method/state.ts";
 import { loadWeights, saveWeights } from "../../core/method/weights.ts";
-import { rejectAdapters, settle } from "./_common.ts";
+import { rejectAdapters, rejectQuantized, settle } from "./_common.ts";
 
 /** The layer indices that train: the last n for n > 0, the first -n for n < 0. */
 export function trainableLayerIds(numLayers: number, n: number): number[] {
@@ -71,6 +71,7 @@ export const freeze: FinetuningMethod = {
       rejectAdapters("freeze", args);
       model.freeze();
       if (opts.trainable ?? true) {
+        rejectQuantized("freeze", model);
         const chosen = new Set(freezeSelection(model, args));
         if (!chosen.size) {
           throw new TypeError(

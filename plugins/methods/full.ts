@@ -4,7 +4,7 @@ import type { FinetuningMethod } from "../../core/method/method.ts";
 import { decayGroups } from "../../core/method/param_groups.ts";
 import { methodState, setMethodState } from "../../core/method/state.ts";
 import { loadWeights, saveWeights } from "../../core/method/weights.ts";
-import { rejectAdapters, settle } from "./_common.ts";
+import { rejectAdapters, rejectQuantized, settle } from "./_common.ts";
 
 export const full: FinetuningMethod = {
   kind: "method",
@@ -13,6 +13,7 @@ export const full: FinetuningMethod = {
   apply(model, args, opts = {}) {
     return settle(() => {
       rejectAdapters("full", args);
+      if (opts.trainable ?? true) rejectQuantized("full", model);
       if (opts.trainable ?? true) model.unfreeze();
       else model.freeze();
       setMethodState(model, { method: "full", args, family: opts.family });

@@ -4,7 +4,9 @@
 //   (all merged);
 // - otherwise a fresh adapter on lora_target ("all" = every linear layer but the LM head), with
 //   additional_target trained in full and saved with it (PEFT's modules_to_save);
-// - saved in PEFT's layout, so `PeftModel.from_pretrained(base, dir)` loads it.
+// - saved in PEFT's layout, so `PeftModel.from_pretrained(base, dir)` loads it;
+// - over a quantized model (QLoRA) one adapter at most, kept unmerged even for inference, and
+//   nothing quantized trains in full (LlamaFactory's checks in hparams/parser.py).
 // Reference: LlamaFactory src/llamafactory/model/adapter.py, peft/tuners/lora/
 import { loadAdapter, saveAdapter } from "../../core/method/adapter.ts";
 import {
@@ -22,6 +24,7 @@ import { parentOf, resolveLoraTargets, resolveModules } from "../../core/method/
 import { peftLoraConfig } from "../../core/io/peft.ts";
 import type { Decoder } from "../../core/model/decoder.ts";
 import type { ModelFamily } from "../../core/model/family.ts";
+import { quantizedPaths } from "../../core/tensor/quant_linear.ts";
 
 /** A fresh adapter from the LoRA arguments. */
 async function createAdapter(
@@ -34,6 +37,13 @@ async function createAdapter(
   const { paths, targetModules } = resolveLoraTargets(model, args.lora_target ?? ["all"]);
   const extra = args.additional_target ?? [];
   const modulesToSave = resolveModules(model, extra);
+  const quantized = quantizedPaths(model);
+  const frozen = modulesToSave.find((m) => quantized.some((q) => q === m || q.startsWith(`${m}.`)));
+  if (frozen) {
+    throw new TypeError(
+      `Cannot train "${frozen}" of additional_target in full: its quantized weights are frozen (leave quantized layers out, or load the model without quantization_bit)`,
+    );
+  }
   const clash = modulesToSave.find((m) => paths.some((p) => p === m || p.startsWith(`${m}.`)));
   if (clash) {
     throw new TypeError(
@@ -85,7 +95,21 @@ export const lora: FinetuningMethod = {
     }
     const trainable = opts.trainable ?? true;
     const adapters = args.adapter_name_or_path ?? [];
-    const resume = trainable && !args.create_new_adapter ? adapters.at(-1) : undefined;
+    const quantized = quantizedPaths(model).length > 0;
+    if (quantized && adapters.length > 1) {
+      throw new TypeError(
+        `Cannot load ${adapters.length} adapters onto a quantized model: it accepts a single adapter (merge them first, without quantization_bit)`,
+      );
+    }
+    if (quantized && adapters.length && args.create_new_adapter) {
+      throw new TypeError(
+        "Cannot create a new adapter upon a quantized model (create_new_adapter)",
+      );
+    }
+    // A quantized model keeps its adapter unmerged: merging into 4/8-bit weights would be lossy.
+    const resume = (trainable && !args.create_new_adapter) || quantized
+      ? adapters.at(-1)
+      : undefined;
     model.freeze();
     for (const dir of resume ? adapters.slice(0, -1) : adapters) {
       await loadAdapter(model, dir);
@@ -93,7 +117,7 @@ export const lora: FinetuningMethod = {
     }
     let state: MethodState["lora"];
     if (resume) {
-      const loaded = await loadAdapter(model, resume, { trainable: true });
+      const loaded = await loadAdapter(model, resume, { trainable });
       state = { config: loaded.config, modulesToSave: loaded.modulesToSave };
     } else if (trainable) {
       state = await createAdapter(model, args, opts.family);

@@ -48,6 +48,7 @@ Deno.test("examples/ holds the LlamaFactory-style examples of the embedded defau
       "pretrain/tiny_pt.yaml",
       "train_lora/tiny_lora_sft.yaml",
       "train_lora/tiny_lora_pretrain.yaml",
+      "train_qlora/tiny_qlora_sft.yaml",
       "train_full/tiny_full_sft.yaml",
       "merge_lora/tiny_lora_sft.yaml",
       "inference/tiny_lora_sft.yaml",
@@ -115,6 +116,19 @@ Deno.test("the LoRA SFT example stays small enough for a CPU adapter in CI", asy
     : Math.ceil(Math.ceil(examples / perStep) * a.num_train_epochs);
   assert.ok(steps <= 300, `${steps} optimizer steps`);
   assert.ok(a.cutoff_len <= 256, `cutoff_len ${a.cutoff_len}`);
+});
+
+Deno.test("the QLoRA example is the LoRA SFT example over a 4-bit base", async () => {
+  const q = await load("train_qlora/tiny_qlora_sft.yaml");
+  const l = await load("train_lora/tiny_lora_sft.yaml");
+  assert.equal(q.quantization_bit, 4);
+  assert.equal(l.quantization_bit, undefined);
+  for (
+    const k of ["dataset", "template", "lora_rank", "learning_rate", "additional_target"] as const
+  ) {
+    assert.deepEqual(q[k], l[k], k);
+  }
+  assert.notEqual(q.output_dir, l.output_dir);
 });
 
 Deno.test("the pre-training example trains the embedded default from scratch on the corpus and dialogues", async () => {

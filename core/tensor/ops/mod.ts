@@ -12,6 +12,7 @@ export * from "./dropout.ts";
 export * from "./index.ts";
 export * from "./matmul.ts";
 export * from "./norm.ts";
+export * from "./quant.ts";
 export * from "./reduce.ts";
 export * from "./rope.ts";
 export * from "./shape.ts";

@@ -219,16 +219,16 @@ Deno.test("loadConfig() accepts numbers and booleans written as strings", async 
 });
 
 Deno.test("loadConfig() reports every problem of a config at once", async () => {
-  const text = MODEL + "lora_rank: x\nlearning_rat: 1\nquantization_bit: 4\n";
-  await rejects(text, [], TypeError, "lora_rank", "learning_rat", "quantization_bit");
+  const text = MODEL + "lora_rank: x\nlearning_rat: 1\nref_model_quantization_bit: 4\n";
+  await rejects(text, [], TypeError, "lora_rank", "learning_rat", "ref_model_quantization_bit");
 });
 
 Deno.test("loadConfig() rejects unsupported LlamaFactory keys unless left at their default", async () => {
   await rejects(
-    MODEL + "quantization_bit: 4\n",
+    MODEL + "ref_model_quantization_bit: 4\n",
     [],
     RangeError,
-    `Unsupported key "quantization_bit"`,
+    `Unsupported key "ref_model_quantization_bit"`,
     "(line 2)",
     "QLoRA",
   );
@@ -247,11 +247,11 @@ Deno.test("loadConfig() rejects unsupported LlamaFactory keys unless left at the
     `Unsupported value "wandb" for "report_to"`,
   );
   const { notes } = await loadConfig(
-    await yamlFile(MODEL + "quantization_bit: null\nuse_unsloth: false\n"),
+    await yamlFile(MODEL + "ref_model_quantization_bit: null\nuse_unsloth: false\n"),
   );
   assert.equal(notes.length, 2);
   assert.ok(
-    notes[0].startsWith(`"quantization_bit" in `) && notes[0].includes("default"),
+    notes[0].startsWith(`"ref_model_quantization_bit" in `) && notes[0].includes("default"),
     notes[0],
   );
 });
