@@ -14,6 +14,8 @@ export interface DecoderOptions {
   /** Leave weights uninitialised (they are about to be loaded). */
   empty?: boolean;
   seed?: number;
+  /** The decoder layers' Linears get no weight (QLoRA loading swaps in quantized ones). */
+  noLayerWeights?: boolean;
 }
 
 export interface ForwardOptions {
@@ -51,7 +53,9 @@ export class Decoder extends Module {
     }
     const layers = attach(this, n.layers, new ModuleList<DecoderLayer>());
     for (let i = 0; i < cfg.numLayers; i++) {
-      layers.push(new DecoderLayer(cfg, i, { empty, seed: seed + 7 }));
+      layers.push(
+        new DecoderLayer(cfg, i, { empty, seed: seed + 7, noWeights: opts.noLayerWeights }),
+      );
     }
     attach(this, n.finalNorm, makeNorm(cfg, cfg.hiddenSize, empty));
     if (cfg.tieEmbeddings) {

@@ -52,7 +52,11 @@ export class DecoderLayer extends Module {
   readonly kind: LayerKind;
   readonly index: number;
 
-  constructor(cfg: DecoderConfig, index: number, opts: { empty?: boolean; seed?: number } = {}) {
+  constructor(
+    cfg: DecoderConfig,
+    index: number,
+    opts: { empty?: boolean; seed?: number; noWeights?: boolean } = {},
+  ) {
     super();
     this.cfg = cfg;
     this.index = index;
@@ -62,7 +66,11 @@ export class DecoderLayer extends Module {
     const seed = (opts.seed ?? 0) + index * 101;
     const h = cfg.hiddenSize, d = cfg.headDim;
     const lin = (path: string, i: number, o: number, bias: boolean, s: number) =>
-      attach(this, path, new LinearModule(i, o, { bias, empty, seed: seed + s }));
+      attach(
+        this,
+        path,
+        new LinearModule(i, o, { bias, empty, seed: seed + s, noWeight: opts.noWeights }),
+      );
     attach(this, n.inputNorm, makeNorm(cfg, h, empty));
     if (cfg.fusedQkv) {
       lin(n.qkv!, h, (cfg.numHeads + 2 * cfg.numKvHeads) * d, cfg.qkvBias, 1);

@@ -60,7 +60,9 @@ export async function loadModel(
     initLikeHf(model, std, opts.seed ?? 0);
     return { model, family, config };
   }
-  const model = new Decoder(cfg, { empty: true });
+  // Quantized layers' Linears come without dense weights, so the load peak stays near the
+  // quantized size (the weights are read one at a time on the host below).
+  const model = new Decoder(cfg, { empty: true, noLayerWeights: !!opts.quantization });
   const ckpt = await openCheckpoint(dir);
   const dtype = opts.dtype ?? "f32";
   const state = new Map<string, T.Tensor>();
@@ -83,12 +85,16 @@ export async function loadModel(
           `Cannot load "${dir}": tensor "${name}" has shape [${info.shape}] in ${info.file}, but config.json implies [${param.shape}]`,
         );
       }
-      // Quantized weights are read after the others, on the host (see below).
+      // A quantized Linear that still has a placeholder weight (not built by the layer, e.g. an
+      // MoE expert) is read once, on the host, below.
       if (!quantized.has(name.replace(/\.weight$/, ""))) {
         state.set(name, await loadWeight(ckpt, name, dtype, transpose));
       }
     }
-    const known = new Set(params.map(([n]) => n));
+    const known = new Set([
+      ...params.map(([n]) => n),
+      ...[...quantized.keys()].map((p) => `${p}.weight`),
+    ]);
     const extra = ckpt.names().filter((n) => !known.has(n) && !IGNORED.some((r) => r.test(n)));
     if (extra.length) {
       throw new TypeError(
@@ -100,7 +106,20 @@ export async function loadModel(
     model.loadState(state, { strict: false });
     state.clear();
     for (const [path, lin] of quantized) {
-      const name = `${path}.weight`, info = ckpt.info(name);
+      const name = `${path}.weight`;
+      if (!ckpt.has(name)) {
+        throw new TypeError(
+          `Cannot load "${dir}": tensor "${name}" is missing from the checkpoint (its config.json describes a ${family.name} model with ${cfg.numLayers} layers)`,
+        );
+      }
+      const info = ckpt.info(name);
+      const want = [lin.outFeatures, lin.inFeatures];
+      const shape = family.transposeOnLoad?.(name) ? [...info.shape].reverse() : info.shape;
+      if (shape.length !== 2 || shape[0] !== want[0] || shape[1] !== want[1]) {
+        throw new TypeError(
+          `Cannot load "${dir}": tensor "${name}" has shape [${info.shape}] in ${info.file}, but config.json implies [${want}]`,
+        );
+      }
       let w = decodeValues(info.dtype, await ckpt.read(name)) as ArrayLike<number>;
       if (family.transposeOnLoad?.(name)) w = transposed(w, info.shape[0], info.shape[1]);
       const b = lin.bias;

@@ -264,6 +264,11 @@ export interface InitOptions {
 
 export interface LinearOptions extends InitOptions {
   bias?: boolean;
+  /**
+   * No weight tensor at all: a stand-in whose weight arrives in another form (QLoRA swaps in a
+   * QuantLinear), so loading never allocates the dense weight.
+   */
+  noWeight?: boolean;
 }
 
 /** y = x @ W^T + b with W stored [out, in], as torch.nn.Linear and HF checkpoints do. */
@@ -279,7 +284,9 @@ export class Linear extends Module {
     // torch's kaiming_uniform_(a=sqrt(5)) gives bound 1/sqrt(fan_in), the bias the same bound.
     const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
     const rng = new Rng(opts.seed ?? 0);
-    this.setParameter("weight", init([outFeatures, inFeatures], opts, () => uniform(rng, bound)));
+    if (!opts.noWeight) {
+      this.setParameter("weight", init([outFeatures, inFeatures], opts, () => uniform(rng, bound)));
+    }
     if (opts.bias ?? true) {
       this.setParameter(
         "bias",
