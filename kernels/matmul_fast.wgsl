@@ -2,7 +2,8 @@
 // the operands are read four elements at a time, so each operand's contiguous dimension (K for a,
 // M for a transposed; N for b, K for b transposed) and its batch strides must be multiples of 4.
 // M, N and K need not be multiples of the tile: loads past the edge read zeros, stores are masked.
-// Bindings: params, a: array<vec4<T>> read, b: array<vec4<T>> read,
+// Bindings: params, a: array<vec4<T>> read, b: array<BVec> read (vec4<T>; vec2u of bf16 pairs in
+// the _bf16 variant that kernels/_bf16_weights.ts derives, with T = f32),
 // c: array<T> [batch, M, N] write.
 // Params: as matmul_tiled (m, n, k, z0, batch shape, element strides per batch dim, 0 = broadcast).
 // Split: 256 threads compute a 128 x 128 block of c (x over N blocks, y over M blocks, z over the
@@ -13,6 +14,8 @@
 // lands in local memory (1.8 TFLOP/s on an H100 against 26 with these named accumulators), and
 // writing the 8 K steps out by hand instead of looping took 4096^3 f32 from 28 to 35 TFLOP/s.
 alias T = f32;
+// b's element and its widening; kernels/_bf16_weights.ts rewrites these two for bf16 weights.
+alias BVec = vec4<T>;
 
 struct Params {
   m: u32, n: u32, k: u32, z0: u32,
@@ -23,7 +26,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> b: array<BVec>;
 @group(0) @binding(3) var<storage, read_write> c: array<T>;
 
 override TRANS_A: bool = false;
@@ -41,6 +44,8 @@ var<private> c_base: u32; // element offset of this batch's c
 
 // Four consecutive elements of the operand tile for thread `lid` at K offset k0. K-contiguous
 // operands: thread -> (row lid/2, k 4*(lid%2)); MN-contiguous: thread -> (k lid/32, row 4*(lid%32)).
+fn widen(w: BVec) -> vec4f { return vec4f(w); }
+
 fn load_a(lid: u32, m0: u32, k0: u32) -> vec4f {
   if (TRANS_A) {
     let k = k0 + (lid >> 5u);
@@ -58,11 +63,11 @@ fn load_b(lid: u32, n0: u32, k0: u32) -> vec4f {
   if (TRANS_B) {
     let n = n0 + (lid >> 1u);
     let k = k0 + (lid & 1u) * 4u;
-    if (n < p.n && k < p.k) { return vec4f(b[b_base + n * (p.k / 4u) + k / 4u]); }
+    if (n < p.n && k < p.k) { return widen(b[b_base + n * (p.k / 4u) + k / 4u]); }
   } else {
     let k = k0 + (lid >> 5u);
     let n = n0 + (lid & 31u) * 4u;
-    if (k < p.k && n < p.n) { return vec4f(b[b_base + k * (p.n / 4u) + n / 4u]); }
+    if (k < p.k && n < p.n) { return widen(b[b_base + k * (p.n / 4u) + n / 4u]); }
   }
   return vec4f();
 }

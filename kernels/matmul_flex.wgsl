@@ -2,7 +2,8 @@
 // and split-K, for products whose 128 x 128 blocks are too few to fill a large GPU (a 512-token
 // prefill's [512, 896] x [896, 896]^T is 28 blocks) and for long-K products with a small output
 // (LoRA's dA = dU^T X, [8, 4096] x [4096, 896]).
-// Bindings: params, a: array<vec4<T>> read, b: array<vec4<T>> read,
+// Bindings: params, a: array<vec4<T>> read, b: array<BVec> read (vec4<T>; vec2u of bf16 pairs in
+// the _bf16 variant that kernels/_bf16_weights.ts derives, with T = f32),
 // c: array<T> [batch, M, N] write, or [splits, M, N] partial sums when split (f32 only).
 // Params: as matmul_fast, then kc: K elements per split (a multiple of 8), 0 for no split. When
 // split, the batch must be a single item: z is the split, summing K from z * kc to
@@ -12,6 +13,8 @@
 // other accumulators' code is removed at pipeline creation (TM and TN are constants there) and
 // the loads of the tile's unused half are masked off.
 alias T = f32;
+// b's element and its widening; kernels/_bf16_weights.ts rewrites these two for bf16 weights.
+alias BVec = vec4<T>;
 
 struct Params {
   m: u32, n: u32, k: u32, z0: u32,
@@ -23,7 +26,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<T>>;
-@group(0) @binding(2) var<storage, read> b: array<vec4<T>>;
+@group(0) @binding(2) var<storage, read> b: array<BVec>;
 @group(0) @binding(3) var<storage, read_write> c: array<T>;
 
 override TRANS_A: bool = false;
@@ -44,6 +47,8 @@ var<private> n_end: u32;
 var<private> k_end: u32;
 
 // Four consecutive elements of the operand tile for thread `lid` at K offset k0 (as matmul_fast).
+fn widen(w: BVec) -> vec4f { return vec4f(w); }
+
 fn load_a(lid: u32, m0: u32, k0: u32) -> vec4f {
   if (TRANS_A) {
     let k = k0 + (lid >> 5u);
@@ -61,11 +66,11 @@ fn load_b(lid: u32, n0: u32, k0: u32) -> vec4f {
   if (TRANS_B) {
     let n = n0 + (lid >> 1u);
     let k = k0 + (lid & 1u) * 4u;
-    if (n < n_end && k < k_end) { return vec4f(b[b_base + n * (p.k / 4u) + k / 4u]); }
+    if (n < n_end && k < k_end) { return widen(b[b_base + n * (p.k / 4u) + k / 4u]); }
   } else {
     let k = k0 + (lid >> 5u);
     let n = n0 + (lid & 31u) * 4u;
-    if (k < k_end && n < n_end) { return vec4f(b[b_base + k * (p.n / 4u) + n / 4u]); }
+    if (k < k_end && n < n_end) { return widen(b[b_base + k * (p.n / 4u) + n / 4u]); }
   }
   return vec4f();
 }
