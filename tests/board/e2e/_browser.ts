@@ -53,13 +53,14 @@ async function copyDir(from: string, to: string): Promise<void> {
 }
 
 /**
- * A temporary working folder with models/tiny-llama and data/ copied in (the board refuses
+ * A temporary working folder with models/tiny-llama, data/ and evaluation/ copied in (the board refuses
  * symlinks that leave its root) and an empty saves/.
  */
 export async function makeRoot(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "llamaboard_e2e_" });
   await copyDir(join(REPO, "models", "tiny-llama"), join(root, "models", "tiny-llama"));
   await copyDir(join(REPO, "data"), join(root, "data"));
+  await copyDir(join(REPO, "evaluation"), join(root, "evaluation"));
   await Deno.mkdir(join(root, "saves"));
   return root;
 }
