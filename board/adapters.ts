@@ -1,7 +1,9 @@
-// The top bar's adapter picker: the runs and checkpoints under saves/<model>/<method>/ that hold
-// an adapter (LlamaFactory's layout: saves/<model name>/<finetuning_type>/<run>/checkpoint-N).
+// The top bar's checkpoint picker: the runs and checkpoints under saves/<model>/<method>/ that
+// hold an adapter (lora) or a whole model (full, freeze), in LlamaFactory's layout:
+// saves/<model name>/<finetuning_type>/<run>/checkpoint-N. As in LlamaBoard, a picked full or
+// freeze checkpoint replaces the model; a picked adapter goes on top of it.
 import { join } from "node:path";
-import { subfolders } from "../core/io/_folder.ts";
+import { isFile, subfolders } from "../core/io/_folder.ts";
 import { checkPath } from "./paths.ts";
 
 export interface AdapterQuery {
@@ -11,7 +13,7 @@ export interface AdapterQuery {
   readonly method: string;
 }
 
-/** Paths relative to `root` of the adapter folders of `q`, runs by name, checkpoints by step. */
+/** Paths relative to `root` of the checkpoint folders of `q`, runs by name, checkpoints by step. */
 export async function listAdapters(root: string, q: AdapterQuery): Promise<string[]> {
   const name = q.model.replace(/[/\\]+$/, "").split(/[/\\]/).at(-1) ?? "";
   if (!name || !q.method) return [];
@@ -20,12 +22,13 @@ export async function listAdapters(root: string, q: AdapterQuery): Promise<strin
   const out: string[] = [];
   for (const run of await subfolders(abs)) {
     const runDir = `${base}/${run}`;
-    if (await isAdapter(join(abs, run))) out.push(runDir);
+    const marker = q.method === "lora" ? "adapter_config.json" : "config.json";
+    if (await isFile(join(abs, run, marker))) out.push(runDir);
     const checkpoints = (await subfolders(join(abs, run)))
       .filter((c) => /^checkpoint-\d+$/.test(c))
       .sort((a, b) => step(a) - step(b));
     for (const c of checkpoints) {
-      if (await isAdapter(join(abs, run, c))) out.push(`${runDir}/${c}`);
+      if (await isFile(join(abs, run, c, marker))) out.push(`${runDir}/${c}`);
     }
   }
   return out;
@@ -33,12 +36,4 @@ export async function listAdapters(root: string, q: AdapterQuery): Promise<strin
 
 function step(checkpoint: string): number {
   return Number(checkpoint.slice("checkpoint-".length));
-}
-
-async function isAdapter(dir: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(join(dir, "adapter_config.json"))).isFile;
-  } catch {
-    return false;
-  }
 }

@@ -6,12 +6,16 @@ type Field = HTMLInputElement | HTMLSelectElement;
 
 /** The top bar's values, sent with every kind of run and with the chat's load. */
 export function topValues(): Record<string, string> {
+  const method = select("finetuning_type").value;
+  const picked = selectedValues(select("adapter_name_or_path"));
   const v: Record<string, string> = {
     model_name_or_path: input("model_name_or_path").value.trim(),
-    finetuning_type: select("finetuning_type").value,
+    finetuning_type: method,
     template: select("template").value,
-    adapter_name_or_path: selectedValues(select("adapter_name_or_path")).join(","),
+    adapter_name_or_path: method === "lora" ? picked.join(",") : "",
   };
+  // LlamaBoard: a full or freeze checkpoint is a whole model, used in place of the base.
+  if (method !== "lora" && picked.length) v.model_name_or_path = picked.at(-1)!;
   const bits = select("quantization_bit").value;
   if (bits) v.quantization_bit = bits;
   return v;

@@ -60,7 +60,7 @@ Deno.test("board loads the bundled examples and refuses files outside the args f
   assert.match((await notYaml.json()).error, /\.yaml/);
 });
 
-Deno.test("listAdapters() lists runs and checkpoints holding an adapter, by step", async () => {
+Deno.test("listAdapters() lists runs and checkpoints holding an adapter (lora) or a model (full), by step", async () => {
   const root = await Deno.makeTempDir({ prefix: "board_adapters_" });
   try {
     const base = join(root, "saves", "tiny-llama", "lora");
@@ -82,7 +82,21 @@ Deno.test("listAdapters() lists runs and checkpoints holding an adapter, by step
       `${p}/run_b/checkpoint-20`,
       `${p}/run_b/checkpoint-100`,
     ]);
+    // Full and freeze checkpoints are whole models (config.json), listed for those methods only.
     assert.deepEqual(await listAdapters(root, { model: "models/tiny-llama", method: "full" }), []);
+    const full = join(root, "saves", "tiny-llama", "full", "run_x");
+    await Deno.mkdir(join(full, "checkpoint-4"), { recursive: true });
+    await Deno.writeTextFile(join(full, "config.json"), "{}");
+    await Deno.writeTextFile(join(full, "checkpoint-4", "config.json"), "{}");
+    await Deno.writeTextFile(join(full, "checkpoint-4", "adapter_config.json"), "{}");
+    assert.deepEqual(await listAdapters(root, { model: "models/tiny-llama", method: "full" }), [
+      "saves/tiny-llama/full/run_x",
+      "saves/tiny-llama/full/run_x/checkpoint-4",
+    ]);
+    assert.ok(
+      !(await listAdapters(root, { model: "models/tiny-llama", method: "lora" }))
+        .some((x) => x.includes("/full/")),
+    );
     assert.deepEqual(await listAdapters(root, { model: "models/none", method: "lora" }), []);
     await assert.rejects(listAdapters(root, { model: "..", method: "../.." }), /expected a path/);
   } finally {
