@@ -1,29 +1,31 @@
 // sample: picks each row's next token from its last logits and advances the decoding state, so
 // the next step reads its input from GPU memory and nothing is read back per token.
-// Logits processors in transformers' order: repetition penalty (a token already in the row's
-// context has a positive logit divided by `penalty`, a negative one multiplied), then, when
-// MODE = 1, temperature (x / temperature), top-k (keep x >= the k-th largest, ties kept), top-p
-// (keep the smallest top set whose probability reaches top_p, the maximum always kept) and a draw
-// from the softmax of what is kept; MODE = 0 takes the argmax (first index on ties).
+// Logits processors in transformers' order, with each row's own settings (so greedy and sampled
+// rows share a batch): repetition penalty (a token already in the row's context has a positive
+// logit divided by `penalty`, a negative one multiplied), then, when the row samples, temperature
+// (x / temperature), top-k (keep x >= the k-th largest, ties kept), top-p (keep the smallest top
+// set whose probability reaches top_p, the maximum always kept) and a draw from the softmax of what
+// is kept; a greedy row takes the argmax (first index on ties).
 // A row already finished gets `pad` instead; a row whose token is an EOS id becomes finished.
-// Bindings: params; logits: array<f32> [B, V] read_write (MODE 1 overwrites it with the
+// Bindings: params; logits: array<f32> [B, V] read_write (a sampled row's is overwritten with its
 //   processed logits); seen: array<u32> [B, V] read_write (nonzero = in context; read and set
 //   only when penalty != 1, else any small buffer); tokens: array<i32> [B, max_new] read_write
 //   (column `step` written); next: array<i32> [B] read_write (the token, the next step's input
 //   id); pos: array<i32> [B] read_write (incremented: the next input's position); done:
-//   array<u32> [B] read_write (finished flags).
-// Params: b, v, step, max_new, seed, top_k (0 = off), pad, n_eos (<= 8), temperature, top_p
-//   (1 = off), penalty (1 = off), eos ids in two vec4u.
+//   array<u32> [B] read_write (finished flags); rows: array<u32> [B, 8] read (each row's settings:
+//   do_sample (0 = greedy), temperature (f32 bits), top_k (0 = off), top_p (f32 bits, 1 = off),
+//   penalty (f32 bits, 1 = off), seed, stream, unused).
+// Params: b, v, step, max_new, pad, n_eos (<= 8), eos ids in two vec4u.
 // Thresholds are exact: a bisection over the order-preserving u32 key of the f32 logits (at most
 // 32 passes over the row each for top-k and top-p). The draw walks the kept tokens in index order
 // (inverse CDF over per-thread contiguous chunks); its uniform comes from a counter-based hash of
-// (seed, row, step), so a seed reproduces a generation exactly.
+// (seed, stream, step) of the row (stream = the row index unless the caller says otherwise), so a
+// seed reproduces a generation exactly, whatever row or batch-mates a request gets.
 // Split: one workgroup of 256 threads per row, workgroups over x then y (see grid()).
 
 struct Params {
   b: u32, v: u32, step: u32, max_new: u32,
-  seed: u32, top_k: u32, pad: u32, n_eos: u32,
-  temperature: f32, top_p: f32, penalty: f32, _p0: u32,
+  pad: u32, n_eos: u32, _p0: u32, _p1: u32,
   eos: array<vec4u, 2>,
 }
 
@@ -34,8 +36,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> next: array<i32>;
 @group(0) @binding(5) var<storage, read_write> pos: array<i32>;
 @group(0) @binding(6) var<storage, read_write> done: array<u32>;
+@group(0) @binding(7) var<storage, read> rows: array<u32>;
 
-override MODE: u32 = 0u; // 0 greedy, 1 sample
 const WG = 256u;
 const NEG = -3.0e38;
 
@@ -43,9 +45,11 @@ var<workgroup> redf: array<f32, 256>;
 var<workgroup> redu: array<u32, 256>;
 var<workgroup> total: f32;
 var<workgroup> pick: u32;
+var<workgroup> cfg: array<u32, 8>;
 
 var<private> lid: u32;
 var<private> base: u32;
+var<private> penalty: f32;
 
 fn pcg(x: u32) -> u32 {
   let s = x * 747796405u + 2891336453u;
@@ -61,8 +65,8 @@ fn key(x: f32) -> u32 {
 
 fn penalised(i: u32) -> f32 {
   var x = logits[base + i];
-  if (p.penalty != 1.0 && seen[base + i] != 0u) {
-    x = select(x * p.penalty, x / p.penalty, x > 0.0);
+  if (penalty != 1.0 && seen[base + i] != 0u) {
+    x = select(x * penalty, x / penalty, x > 0.0);
   }
   return x;
 }
@@ -113,14 +117,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let b = wid.x + wid.y * nwg.x;
   if (b >= p.b) { return; } // uniform: the same for the whole workgroup
   base = b * p.v;
+  if (lid < 8u) { cfg[lid] = rows[b * 8u + lid]; }
+  // This row's settings, uniform across the workgroup: they guard barriers.
+  let rc = workgroupUniformLoad(&cfg);
+  let do_sample = rc[0] != 0u;
+  let temperature = bitcast<f32>(rc[1]);
+  let top_k = rc[2];
+  let top_p = bitcast<f32>(rc[3]);
+  penalty = bitcast<f32>(rc[4]);
 
   // Pass 1: processed logits, the maximum and its first index.
   var m = NEG;
   var am = 0xffffffffu;
   for (var i = lid; i < p.v; i += WG) {
     var x = penalised(i);
-    if (MODE == 1u) {
-      x = x / p.temperature;
+    if (do_sample) {
+      x = x / temperature;
       logits[base + i] = x;
     }
     if (x > m) { m = x; am = i; }
@@ -141,13 +153,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let mx = workgroupUniformLoad(&redf[0]);
   if (lid == 0u) { pick = redu[0]; }
 
-  if (MODE == 1u) {
+  if (do_sample) {
     let top = key(mx) + 1u; // above(top) = 0
     var t = 0u;             // above(0) = everything
-    if (p.top_k > 0u && p.top_k < p.v) { t = largest(0u, top, f32(p.top_k), mx, true); }
-    if (p.top_p < 1.0) {
+    if (top_k > 0u && top_k < p.v) { t = largest(0u, top, f32(top_k), mx, true); }
+    if (top_p < 1.0) {
       let z = above(t, mx, false);
-      t = largest(t, top, p.top_p * z, mx, false);
+      t = largest(t, top, top_p * z, mx, false);
     }
     // Inverse CDF: thread lid owns indices [lid * c, lid * c + c).
     let c = (p.v + WG - 1u) / WG;
@@ -171,7 +183,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       total = acc;
     }
     let z = workgroupUniformLoad(&total);
-    let r = f32(pcg(pcg(pcg(p.seed) + b) + p.step) >> 8u) * (1.0 / 16777216.0);
+    let r = f32(pcg(pcg(pcg(rc[5]) + rc[6]) + p.step) >> 8u) * (1.0 / 16777216.0);
     let u = r * z;
     let before = redf[lid];
     // Exactly one thread's [before, before + mine) holds u; rounding inside the chunk falls back
@@ -197,7 +209,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     tokens[b * p.max_new + p.step] = tok;
     next[b] = tok;
     pos[b] = pos[b] + 1;
-    if (p.penalty != 1.0 && !finished) { seen[base + u32(tok)] = 1u; }
+    if (penalty != 1.0 && !finished) { seen[base + u32(tok)] = 1u; }
     if (is_eos(tok)) { done[b] = 1u; }
   }
 }

@@ -1,7 +1,9 @@
 // Batched serving: requests queue up and, whenever the model is free, the waiting rows that share
-// sampling settings (at most `maxBatch`) run together as one left-padded batch of generateChunks()
-// (a padded row generates what it would alone). Each row streams its own text and ends at its own
-// EOS, stop string or token budget, or when it is cancelled; the batch ends once every row has.
+// EOS and pad ids (at most `maxBatch`) run together as one left-padded batch of generateChunks()
+// (a padded row generates what it would alone); each row keeps its own sampling settings (greedy
+// or sampled, temperature, top-k, top-p, repetition penalty, seed). Each row streams its own text
+// and ends at its own EOS, stop string or token budget, or when it is cancelled; the batch ends
+// once every row has.
 // NOTE: batching is static: a row that ended keeps its place (decoding padding) until its batch
 // ends, and requests that arrive meanwhile wait for the next batch.
 
@@ -68,8 +70,9 @@ interface RowInit {
   prompt: readonly number[];
   maxNew: number;
   sampling: Sampling;
-  /** The batch's seed when this row sets it (seeded sampling), else the engine picks one. */
+  /** The row's seed and stream when its request sets a seed, else the batch's seed and row index. */
   seed: number | undefined;
+  drawStream: number | undefined;
   /** Rows of one key may share a batch. */
   key: string;
   stops: readonly string[];
@@ -158,7 +161,6 @@ export class Batcher {
   readonly #chunk: number;
   readonly #gatherMs: number;
   #seed: number;
-  #requests = 0;
   #queue: Row[] = [];
   #running: Row[] = [];
   #loop: Promise<void> | null = null;
@@ -208,20 +210,20 @@ export class Batcher {
       stopStrings: stops,
       tokenizer: this.#tok,
     });
-    const id = this.#requests++, signal = req.signal;
+    const signal = req.signal;
     const left = new Set<Row>();
     const abort = () => [...left].forEach((r) => r.cancel());
     const rows = Array.from({ length: n }, (_, i) => {
-      // A seeded sampled request batches only with itself, so its rows (and so its draws) are the
-      // same on every run; each further maxBatch rows take the next seed.
-      const part = Math.floor(i / this.maxBatch);
+      // Choice i of a seeded request draws from stream i of its seed, whatever its batch, so it is
+      // the same on every run (and choice 0 is what generate() gives with that seed).
       const seeded = sampling.doSample && req.seed !== undefined;
       return new Row({
         prompt: [...req.prompt],
         maxNew: req.maxNewTokens,
         sampling,
-        seed: seeded ? sampling.seed + part : undefined,
-        key: groupKey(sampling, seeded ? `${id}.${part}` : null),
+        seed: seeded ? sampling.seed : undefined,
+        drawStream: seeded ? i : undefined,
+        key: groupKey(sampling),
         stops,
         stream: new TextStream(this.#tok, stops),
         onCancel: (r) => this.#dequeue(r),
@@ -291,10 +293,22 @@ export class Batcher {
     s.maxRows = Math.max(s.maxRows, rows.length);
     const o = rows[0].init.sampling;
     const eos = new Set(o.eosTokenIds);
+    // Unseeded rows draw from the batch's fresh seed, stream = row index.
+    const seed = rows.every((r) => r.init.seed !== undefined) ? 0 : this.#seed++;
     try {
       const chunks = generateChunks(this.model, rows.map((r) => [...r.init.prompt]), {
-        ...o,
-        seed: rows[0].init.seed ?? this.#seed++,
+        eosTokenIds: o.eosTokenIds,
+        padTokenId: o.padTokenId,
+        seed,
+        rows: rows.map(({ init: { sampling: s, ...r } }, i) => ({
+          doSample: s.doSample,
+          temperature: s.temperature,
+          topK: s.topK,
+          topP: s.topP,
+          repetitionPenalty: s.repetitionPenalty,
+          seed: r.seed ?? seed,
+          stream: r.drawStream ?? i,
+        })),
         maxNewTokens: Math.max(...rows.map((r) => r.init.maxNew)),
         chunk: this.#chunk,
       });
@@ -333,10 +347,10 @@ export class Batcher {
   }
 }
 
-/** Rows batch together when the sample kernel's settings, one per dispatch, agree. */
-function groupKey(o: Sampling, own: string | null): string {
-  const shared = [o.repetitionPenalty, [...o.eosTokenIds], o.padTokenId];
-  // Greedy decoding reads no temperature, top-k, top-p or seed.
-  if (!o.doSample) return JSON.stringify(["greedy", ...shared]);
-  return JSON.stringify(["sample", ...shared, o.temperature, o.topK, o.topP, own]);
+/**
+ * Rows batch together when the settings the sample kernel shares across a batch agree: EOS and
+ * pad ids (every other setting is per row).
+ */
+function groupKey(o: Sampling): string {
+  return JSON.stringify([[...o.eosTokenIds], o.padTokenId]);
 }

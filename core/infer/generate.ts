@@ -7,12 +7,18 @@
 import type { Decoder } from "../model/decoder.ts";
 import { KvCache } from "../model/kv_cache.ts";
 import * as T from "../tensor/mod.ts";
-import { DecodeState, sampleStep, samplingDefaults, type SamplingOptions } from "./sampling.ts";
+import {
+  DecodeState,
+  rowSettings,
+  sampleStep,
+  samplingDefaults,
+  type StepSampling,
+} from "./sampling.ts";
 import { findStop, type TextDecoding, TextStream } from "./streamer.ts";
 
 type Tensor = T.Tensor;
 
-export interface GenerateOptions extends SamplingOptions {
+export interface GenerateOptions extends StepSampling {
   maxNewTokens: number;
   /** Decode steps between read-backs of the token buffer (default 8). */
   chunk?: number;
@@ -75,8 +81,9 @@ export async function* generateChunks(
   prompts: number[][],
   opts: GenerateOptions,
 ): AsyncGenerator<TokenChunk> {
-  const o = samplingDefaults(opts);
+  const o = { ...samplingDefaults(opts), rows: opts.rows };
   const { maxNew, chunk, stops } = checkOptions(model, prompts, opts);
+  const penalty = rowSettings(opts, prompts.length).some((r) => r.repetitionPenalty !== 1);
   const b = prompts.length;
   const p = Math.max(...prompts.map((r) => r.length));
   const cache = new KvCache(model.cfg, {
@@ -89,7 +96,7 @@ export async function* generateChunks(
     vocabSize: model.cfg.vocabSize,
     maxNew,
     context: prompts,
-    penalty: o.repetitionPenalty !== 1,
+    penalty,
   });
   const rows = prompts.map(() => ({ tokens: [] as number[], finished: false }));
   const eos = new Set(o.eosTokenIds);
@@ -208,7 +215,7 @@ function prefill(
   p: number,
   cache: KvCache,
   state: DecodeState,
-  o: Required<SamplingOptions>,
+  o: StepSampling & { padTokenId: number },
 ): void {
   const b = prompts.length;
   const ids = new Int32Array(b * p).fill(o.padTokenId);
@@ -234,7 +241,7 @@ function decodeStep(
   model: Decoder,
   cache: KvCache,
   state: DecodeState,
-  o: Required<SamplingOptions> & { step: number },
+  o: StepSampling & { step: number },
 ): void {
   const h = model.hidden(state.next, { positions: state.positions, cache });
   sampleStep(lastLogits(model, h), state, o);

@@ -15,5 +15,11 @@ export {
   streamGenerate,
   type TokenChunk,
 } from "./generate.ts";
-export { DecodeState, sampleStep, samplingDefaults, type SamplingOptions } from "./sampling.ts";
+export {
+  DecodeState,
+  type RowSampling,
+  sampleStep,
+  samplingDefaults,
+  type SamplingOptions,
+} from "./sampling.ts";
 export { findStop, type TextDecoding, TextStream } from "./streamer.ts";

@@ -1,6 +1,6 @@
 // Token choice on the GPU: the decoding state (token buffer, next input ids, positions, finished
-// flags, the context set for the repetition penalty) and one dispatch of the sample kernel per
-// step. Nothing here reads back.
+// flags, the context set for the repetition penalty, each row's sampling settings) and one
+// dispatch of the sample kernel per step. Nothing here reads back.
 
 import { sample } from "../../kernels/mod.ts";
 import * as T from "../tensor/mod.ts";
@@ -29,6 +29,33 @@ export interface SamplingOptions {
   seed?: number;
 }
 
+/**
+ * One row's own settings in a batch (rows with different settings share one dispatch); an unset
+ * field takes the batch's value. EOS ids and the pad id stay shared.
+ */
+export interface RowSampling extends
+  Pick<
+    SamplingOptions,
+    "doSample" | "temperature" | "topK" | "topP" | "repetitionPenalty" | "seed"
+  > {
+  /**
+   * Which stream of `seed` the row draws from (default: its row index). A caller that fixes it
+   * makes the row's draws independent of its place in the batch and of its batch-mates.
+   */
+  stream?: number;
+}
+
+/** Shared settings plus optional per-row ones. */
+export interface StepSampling extends SamplingOptions {
+  /** Each row's own settings over the shared ones (one per row of the batch). */
+  rows?: readonly RowSampling[];
+}
+
+type RowSettings = Required<RowSampling>;
+
+/** Words per row in the kernel's settings buffer. */
+const ROW_WORDS = 8;
+
 export interface DecodeStateOptions {
   vocabSize: number;
   /** Columns of the token buffer (the most new tokens per row). */
@@ -56,6 +83,8 @@ export class DecodeState {
   readonly done: Tensor;
   /** u32 [B, V] context set (or a 1-element stand-in without a penalty). */
   readonly seen: Tensor;
+  /** u32 [B, 8] settings of each row, uploaded again only when they change. */
+  #settings: { words: Uint32Array; t: Tensor } | null = null;
 
   constructor(opts: DecodeStateOptions) {
     const b = opts.context.length, v = opts.vocabSize, n = opts.maxNew;
@@ -84,8 +113,22 @@ export class DecodeState {
     }
   }
 
+  /** The settings buffer holding `words` (u32 [B, 8]). */
+  settings(words: Uint32Array): Tensor {
+    const old = this.#settings;
+    if (old && old.words.length === words.length && old.words.every((w, i) => w === words[i])) {
+      return old.t;
+    }
+    old?.t.release();
+    const t = T.keep(T.tensor(words, [this.batch, ROW_WORDS], { dtype: "u32" }));
+    this.#settings = { words: words.slice(), t };
+    return t;
+  }
+
   release(): void {
     for (const t of [this.tokens, this.next, this.positions, this.done, this.seen]) t.release();
+    this.#settings?.t.release();
+    this.#settings = null;
   }
 }
 
@@ -122,13 +165,57 @@ export function samplingDefaults(opts: SamplingOptions): Required<SamplingOption
 }
 
 /**
+ * Each row's checked settings: its own fields over the shared ones, the stream defaulting to the
+ * row index (so uniform settings draw as they always did). Throws before anything runs.
+ */
+export function rowSettings(opts: StepSampling, batch: number): RowSettings[] {
+  const shared = samplingDefaults(opts);
+  if (opts.rows && opts.rows.length !== batch) {
+    throw new TypeError(
+      `Cannot sample with ${opts.rows.length} row settings for a batch of ${batch} rows: expected one per row`,
+    );
+  }
+  return Array.from({ length: batch }, (_, b) => {
+    const own = Object.fromEntries(
+      Object.entries(opts.rows?.[b] ?? {}).filter(([, x]) => x !== undefined),
+    ) as RowSampling;
+    const o = Object.keys(own).length ? samplingDefaults({ ...shared, ...own }) : shared;
+    const stream = own.stream ?? b;
+    if (!Number.isInteger(stream) || stream < 0) {
+      throw new RangeError(
+        `Cannot generate with stream ${JSON.stringify(stream)}: expected an integer >= 0`,
+      );
+    }
+    const { doSample, temperature, topK, topP, repetitionPenalty, seed } = o;
+    return { doSample, temperature, topK, topP, repetitionPenalty, seed, stream };
+  });
+}
+
+/** The kernel's u32 [B, 8] settings: do_sample, temperature, top_k, top_p, penalty, seed, stream. */
+function encodeRows(rows: readonly RowSettings[]): Uint32Array {
+  const words = new Uint32Array(rows.length * ROW_WORDS);
+  const f32 = new Float32Array(words.buffer);
+  rows.forEach((r, b) => {
+    const at = b * ROW_WORDS;
+    words[at] = r.doSample ? 1 : 0;
+    f32[at + 1] = r.temperature;
+    words[at + 2] = r.topK;
+    f32[at + 3] = r.topP;
+    f32[at + 4] = r.repetitionPenalty;
+    words[at + 5] = r.seed >>> 0;
+    words[at + 6] = r.stream >>> 0;
+  });
+  return words;
+}
+
+/**
  * Picks token `step` of every row from logits [B, V] (f32; overwritten when sampling) and
  * advances `state`: tokens[:, step], next, positions, done and the context set.
  */
 export function sampleStep(
   logits: Tensor,
   state: DecodeState,
-  opts: { step: number } & SamplingOptions,
+  opts: { step: number } & StepSampling,
 ): void {
   const o = samplingDefaults(opts);
   const [b, v] = logits.shape;
@@ -142,7 +229,8 @@ export function sampleStep(
       `Cannot sample token ${opts.step}: the token buffer holds ${state.maxNew} per row`,
     );
   }
-  if (o.repetitionPenalty !== 1 && state.seen.size !== b * v) {
+  const rows = rowSettings(opts, state.batch);
+  if (rows.some((r) => r.repetitionPenalty !== 1) && state.seen.size !== b * v) {
     throw new TypeError(
       "Cannot apply a repetition penalty: the decode state was made without `penalty: true`",
     );
@@ -150,17 +238,14 @@ export function sampleStep(
   const eos = [...o.eosTokenIds];
   const params = new Params()
     .u32(b, v, opts.step, state.maxNew)
-    .u32(o.seed >>> 0, o.topK, o.padTokenId, eos.length)
-    .f32(o.temperature, o.topP, o.repetitionPenalty)
-    .u32(0)
+    .u32(o.padTokenId, eos.length, 0, 0)
     .vec4u(eos, 2)
     .bytes();
+  const settings = state.settings(encodeRows(rows));
+  const { tokens, next, positions, done, seen } = state;
   T.gpu().dispatch(sample, {
-    constants: { MODE: o.doSample ? 1 : 0 },
     params,
-    buffers: [logits, state.seen, state.tokens, state.next, state.positions, state.done].map((t) =>
-      t.buffer("sample")
-    ),
+    buffers: [logits, seen, tokens, next, positions, done, settings].map((t) => t.buffer("sample")),
     workgroups: T.grid(b),
   });
 }

@@ -344,6 +344,30 @@ Deno.test("8 concurrent requests share batches and each gets the reply it gets a
   }
 });
 
+Deno.test("concurrent greedy and sampled requests at different temperatures share one batch", async () => {
+  const chat = await tinyChat(true);
+  const engine = new Batcher(chat.model, { tokenizer: chat.tokenizer });
+  const { client, close } = serve(chat, { engine });
+  try {
+    const body = { model: "m", prompt: "Once upon a time", max_tokens: 10 };
+    const asks = [{ temperature: 0 }, { temperature: 0.8, seed: 3 }, {
+      temperature: 1.5,
+      top_p: 0.9,
+    }];
+    const got = await Promise.all(asks.map((a) => client.completions.create({ ...body, ...a })));
+    assert.deepEqual(engine.stats, { batches: 1, rows: 3, maxRows: 3, active: 0, waiting: 0 });
+    // Greedy and seeded replies are what each gets alone.
+    for (const i of [0, 1]) {
+      const alone = await client.completions.create({ ...body, ...asks[i] });
+      assert.equal(got[i].choices[0].text, alone.choices[0].text, `request ${i}`);
+    }
+    assert.equal(engine.stats.batches, 3);
+    assert.ok(got.every((r) => r.usage!.completion_tokens > 0));
+  } finally {
+    await close();
+  }
+});
+
 Deno.test("n sampled choices share one batch, differ, and a seed repeats them", async () => {
   const chat = await tinyChat(true);
   const engine = new Batcher(chat.model, { tokenizer: chat.tokenizer });

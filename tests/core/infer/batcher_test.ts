@@ -78,7 +78,7 @@ Deno.test("each row ends at its own EOS or stop string while the others go on", 
   assert.equal(engine.stats.batches, 2);
 });
 
-Deno.test("batches hold at most maxBatch rows and rows of one sampling setting", async () => {
+Deno.test("batches hold at most maxBatch rows, with one EOS and pad setting", async () => {
   const engine = new Batcher(model, { tokenizer: letters, maxBatch: 3 });
   const [p] = prompts(1);
   const hot = { doSample: true, temperature: 1.5, topK: 20 };
@@ -107,6 +107,42 @@ Deno.test("n sampled rows draw different texts and a seed reproduces them", asyn
   const c = await Promise.all(engine.submit({ ...opts, n: 1 }).map(drain));
   const d = await Promise.all(engine.submit({ ...opts, n: 1 }).map(drain));
   assert.notEqual(c[0], d[0]);
+});
+
+Deno.test("requests with different temperatures, greedy and seeded ones share one batch", async () => {
+  const engine = new Batcher(model, { tokenizer: letters });
+  const ps = prompts(3);
+  const seeded = {
+    prompt: ps[0],
+    maxNewTokens: 8,
+    doSample: true,
+    temperature: 1.2,
+    repetitionPenalty: 1.3,
+    seed: 11,
+    n: 2,
+  };
+  const rows = [
+    engine.submit({ prompt: ps[0], maxNewTokens: 6 })[0],
+    engine.submit({ prompt: ps[1], maxNewTokens: 8, doSample: true, temperature: 0.7 })[0],
+    engine.submit({
+      prompt: ps[2],
+      maxNewTokens: 7,
+      doSample: true,
+      temperature: 1.5,
+      topP: 0.9,
+    })[0],
+    ...engine.submit(seeded),
+  ];
+  const texts = await Promise.all(rows.map(drain));
+  assert.deepEqual(engine.stats, { batches: 1, rows: 5, maxRows: 5, active: 0, waiting: 0 });
+  assert.equal(texts[0], await alone(ps[0], { maxNewTokens: 6 }));
+  [8, 7, 8, 8].forEach((n, i) => assert.equal(rows[i + 1].completionTokens, n));
+  // A seeded request draws the same with other batch-mates, or none, as through generate().
+  const { prompt: _, n: __, ...gen } = seeded;
+  assert.equal(texts[3], await alone(ps[0], gen));
+  const again = await Promise.all(engine.submit(seeded).map(drain));
+  assert.deepEqual(again, texts.slice(3));
+  assert.notEqual(texts[3], texts[4]);
 });
 
 Deno.test("cancelled rows leave the queue and a batch whose rows all left stops", async () => {

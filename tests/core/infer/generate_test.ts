@@ -130,6 +130,37 @@ Deno.test("seeded sampling through generate() is reproducible", async () => {
   assert.notDeepEqual(a, c);
 });
 
+Deno.test("a batch mixing a greedy row and two sampled rows gives each its solo output", async () => {
+  const prompts = [PROMPTS[0], PROMPTS[1], PROMPTS[0]];
+  const hot = [{ temperature: 0.7, seed: 3 }, { temperature: 1.8, topP: 0.95, seed: 4 }];
+  // Sampled rows draw from stream 0 of their seed, as row 0 of a batch of one does.
+  const rows = [{}, ...hot.map((o) => ({ ...o, doSample: true, stream: 0 }))];
+  const got = await generate(model, prompts, { maxNewTokens: 10, rows });
+  const [greedy] = await generate(model, [prompts[0]], { maxNewTokens: 10 });
+  assert.deepEqual(got[0], greedy);
+  for (const [k, o] of hot.entries()) {
+    const row = got[k + 1];
+    assert.ok(row.every((id) => Number.isInteger(id) && id >= 0 && id < model.cfg.vocabSize));
+    const [alone] = await generate(model, [prompts[k + 1]], {
+      maxNewTokens: 10,
+      doSample: true,
+      ...o,
+    });
+    assert.deepEqual(row, alone, `sampled row ${k + 1}`);
+  }
+  assert.notDeepEqual(got[2], greedy, "row 2 sampled its prompt's greedy reply");
+});
+
+Deno.test("per-row topK 1 decodes greedily while another row samples", async () => {
+  const opts = { maxNewTokens: 10, doSample: true, temperature: 1.5, seed: 6 };
+  const got = await generate(model, PROMPTS, { ...opts, rows: [{ topK: 1 }, {}] });
+  const greedy = await generate(model, PROMPTS, { maxNewTokens: 10 });
+  const sampled = await generate(model, PROMPTS, opts);
+  assert.deepEqual(got[0], greedy[0]);
+  assert.deepEqual(got[1], sampled[1]);
+  assert.notDeepEqual(got[1], greedy[1], "row 1 drew its greedy reply");
+});
+
 Deno.test("generate() rejects bad requests before touching the GPU", async () => {
   await assert.rejects(generate(model, PROMPTS, { maxNewTokens: 0 }), RangeError);
   await assert.rejects(generate(model, [[1], []], { maxNewTokens: 2 }), /every prompt needs/);
