@@ -25,6 +25,7 @@ export { matmulFlexBf16 } from "./matmul_flex_bf16.ts";
 export { matmulTiled } from "./matmul_tiled.ts";
 export { matmulTiledBf16 } from "./matmul_tiled_bf16.ts";
 export { matvec, MATVEC_COLUMNS, MATVEC_MAX_ROWS } from "./matvec.ts";
+export { matvecQ4, matvecQ4Shared } from "./matvec_q4.ts";
 export { matvecShared } from "./matvec_shared.ts";
 export { norm } from "./norm.ts";
 export { normBackward } from "./norm_backward.ts";

@@ -1,6 +1,7 @@
 // QuantLinear: a frozen Linear whose weight lives quantized on the GPU, as bitsandbytes'
 // Linear4bit / Linear8bitLt do when LlamaFactory loads a model with quantization_bit. Forward
-// dequantizes into a temporary and multiplies (ops/quant.ts); only the input gets a gradient.
+// dequantizes into a temporary and multiplies (ops/quant.ts), except 4-bit decoding (at most 8
+// rows), which multiplies straight from the codes (matvec_q4); only the input gets a gradient.
 // The packed tensors are frozen parameters named after bitsandbytes' state dict with "_" for
 // "." ("weight" holds the codes, "weight_absmax", "weight_nested_absmax", ...), so the module
 // owns and releases them like any parameter. The bias stays in the model's dtype.
