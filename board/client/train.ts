@@ -70,6 +70,8 @@ export function initTrain(): RunView {
   });
 
   $("preview-cmd").addEventListener("click", async () => {
+    // Hidden until the new preview arrives, so a stale one is never read as current.
+    $("command").hidden = true;
     try {
       const got = await call<{ command: string; yaml: string; error?: string }>("/api/command", {
         kind: "train",
