@@ -14,13 +14,14 @@
 //   id); pos: array<i32> [B] read_write (incremented: the next input's position); done:
 //   array<u32> [B] read_write (finished flags); rows: array<u32> [B, 8] read (each row's settings:
 //   do_sample (0 = greedy), temperature (f32 bits), top_k (0 = off), top_p (f32 bits, 1 = off),
-//   penalty (f32 bits, 1 = off), seed, stream, unused).
+//   penalty (f32 bits, 1 = off), seed, stream, first step (the row's token index at step 0)).
 // Params: b, v, step, max_new, pad, n_eos (<= 8), eos ids in two vec4u.
 // Thresholds are exact: a bisection over the order-preserving u32 key of the f32 logits (at most
 // 32 passes over the row each for top-k and top-p). The draw walks the kept tokens in index order
 // (inverse CDF over per-thread contiguous chunks); its uniform comes from a counter-based hash of
-// (seed, stream, step) of the row (stream = the row index unless the caller says otherwise), so a
-// seed reproduces a generation exactly, whatever row or batch-mates a request gets.
+// (seed, stream, first step + step) of the row (stream = the row index unless the caller says
+// otherwise), so a seed reproduces a generation exactly, whatever row or batch-mates a request
+// gets, also when the row resumes in a new batch (first step = the tokens it already has).
 // Split: one workgroup of 256 threads per row, workgroups over x then y (see grid()).
 
 struct Params {
@@ -183,7 +184,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       total = acc;
     }
     let z = workgroupUniformLoad(&total);
-    let r = f32(pcg(pcg(pcg(rc[5]) + rc[6]) + p.step) >> 8u) * (1.0 / 16777216.0);
+    let r = f32(pcg(pcg(pcg(rc[5]) + rc[6]) + rc[7] + p.step) >> 8u) * (1.0 / 16777216.0);
     let u = r * z;
     let before = redf[lid];
     // Exactly one thread's [before, before + mine) holds u; rounding inside the chunk falls back

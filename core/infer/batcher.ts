@@ -2,10 +2,12 @@
 // EOS and pad ids (at most `maxBatch`) run together as one left-padded batch of generateChunks()
 // (a padded row generates what it would alone); each row keeps its own sampling settings (greedy
 // or sampled, temperature, top-k, top-p, repetition penalty, seed). Each row streams its own text
-// and ends at its own EOS, stop string or token budget, or when it is cancelled; the batch ends
-// once every row has.
-// NOTE: batching is static: a row that ended keeps its place (decoding padding) until its batch
-// ends, and requests that arrive meanwhile wait for the next batch.
+// and ends at its own EOS, stop string or token budget, or when it is cancelled.
+// Continuous batching at read-back granularity: when requests wait and the running batch has room
+// (rows ended, or fewer than maxBatch), the batch stops at its next read-back and a new one starts
+// with the rows still going, resumed with their new tokens appended to their prompts (one prefill
+// recomputes their cache), plus the waiting rows. A resumed row draws from the same (seed, stream,
+// token index) as before, so its reply is what it would have been without the refill.
 
 import type { Decoder } from "../model/decoder.ts";
 import { checkOptions, generateChunks, stopCut } from "./generate.ts";
@@ -58,6 +60,8 @@ export interface BatcherStats {
   rows: number;
   /** Rows of the largest batch. */
   maxRows: number;
+  /** Times a running batch was restarted to take in waiting rows. */
+  refills: number;
   /** Rows of the running batch that have not ended. */
   active: number;
   /** Rows waiting for a batch. */
@@ -85,6 +89,10 @@ interface RowInit {
 
 class Row implements BatchRow {
   readonly init: RowInit;
+  /** Tokens made in earlier batches (a resumed row's prompt is init.prompt + these). */
+  prior: number[] = [];
+  /** Seed and stream of its draws, fixed when it is first taken into a batch. */
+  draw: { seed: number; stream: number } | null = null;
   finishReason: FinishReason | null = null;
   completionTokens = 0;
   text = "";
@@ -164,7 +172,7 @@ export class Batcher {
   #queue: Row[] = [];
   #running: Row[] = [];
   #loop: Promise<void> | null = null;
-  #stats = { batches: 0, rows: 0, maxRows: 0 };
+  #stats = { batches: 0, rows: 0, maxRows: 0, refills: 0 };
 
   constructor(model: Decoder, opts: BatcherOptions) {
     const { maxBatch = 8, chunk = 8, gatherMs = 5, seed = 0 } = opts;
@@ -263,59 +271,100 @@ export class Batcher {
   async #run(): Promise<void> {
     // Concurrent requests arrive a few event-loop turns apart: wait for them to share the batch.
     if (this.#gatherMs > 0) await new Promise((r) => setTimeout(r, this.#gatherMs));
-    while (this.#queue.length) await this.#runBatch(this.#take());
+    while (this.#queue.length) {
+      this.#stats.batches++;
+      let rows = this.#take([]);
+      while (rows.length) {
+        const going = await this.#runBatch(rows);
+        if (!going.length) break;
+        this.#stats.refills++;
+        rows = this.#take(going);
+      }
+    }
   }
 
-  /** The oldest waiting row and the waiting rows that can share its batch, in arrival order. */
-  #take(): Row[] {
-    const cfg = this.model.cfg, head = this.#queue[0];
-    const rows: Row[] = [];
-    let longest = 0, maxNew = 0;
+  /**
+   * `base` (rows resuming) plus the oldest waiting row's key-mates, in arrival order, up to
+   * maxBatch; `take` removes those from the queue.
+   */
+  #pick(base: readonly Row[]): Row[] {
+    const cfg = this.model.cfg;
+    const key = (base[0] ?? this.#queue[0])?.init.key;
+    const rows = [...base];
+    const need = (r: Row) => ({
+      p: r.init.prompt.length + r.prior.length,
+      m: r.init.maxNew - r.prior.length,
+    });
+    let longest = Math.max(0, ...base.map((r) => need(r).p));
+    let maxNew = Math.max(0, ...base.map((r) => need(r).m));
     for (const r of this.#queue) {
-      if (rows.length === this.maxBatch) break;
-      if (r.init.key !== head.init.key) continue;
-      const p = Math.max(longest, r.init.prompt.length), m = Math.max(maxNew, r.init.maxNew);
+      if (rows.length >= this.maxBatch) break;
+      if (r.init.key !== key) continue;
+      const p = Math.max(longest, need(r).p), m = Math.max(maxNew, need(r).m);
       // Padding shifts no positions, but a short row decodes until the batch's budget ends.
       if (rows.length && cfg.learnedPositions && p + m > cfg.maxPositions) continue;
       rows.push(r);
       longest = p;
       maxNew = m;
     }
-    this.#queue = this.#queue.filter((r) => !rows.includes(r));
     return rows;
   }
 
-  async #runBatch(rows: Row[]): Promise<void> {
-    this.#running = rows;
+  #take(base: readonly Row[]): Row[] {
+    const rows = this.#pick(base), added = rows.slice(base.length);
+    this.#queue = this.#queue.filter((r) => !added.includes(r));
+    // Unseeded rows taken together draw from a fresh seed, stream = their index among them.
+    const seed = added.every((r) => r.init.seed !== undefined) ? 0 : this.#seed++;
+    added.forEach((r, i) => {
+      r.draw = { seed: r.init.seed ?? seed, stream: r.init.drawStream ?? i };
+    });
     const s = this.#stats;
-    s.batches++;
-    s.rows += rows.length;
+    s.rows += added.length;
     s.maxRows = Math.max(s.maxRows, rows.length);
+    return rows;
+  }
+
+  /** Whether the oldest waiting row could join `going` (so restarting the batch gains a row). */
+  #canRefill(going: readonly Row[]): boolean {
+    const head = this.#queue[0];
+    return going.length < this.maxBatch && head !== undefined &&
+      head.init.key === going[0].init.key && this.#pick(going).length > going.length;
+  }
+
+  /**
+   * Runs `rows` until every one has ended (returns []) or until waiting rows can join, in which
+   * case it returns the rows still going, their tokens so far moved into `prior`.
+   */
+  async #runBatch(rows: Row[]): Promise<Row[]> {
+    this.#running = rows;
     const o = rows[0].init.sampling;
     const eos = new Set(o.eosTokenIds);
-    // Unseeded rows draw from the batch's fresh seed, stream = row index.
-    const seed = rows.every((r) => r.init.seed !== undefined) ? 0 : this.#seed++;
     try {
-      const chunks = generateChunks(this.model, rows.map((r) => [...r.init.prompt]), {
+      const chunks = generateChunks(this.model, rows.map((r) => [...r.init.prompt, ...r.prior]), {
         eosTokenIds: o.eosTokenIds,
         padTokenId: o.padTokenId,
-        seed,
-        rows: rows.map(({ init: { sampling: s, ...r } }, i) => ({
+        rows: rows.map(({ init: { sampling: s }, draw, prior }) => ({
           doSample: s.doSample,
           temperature: s.temperature,
           topK: s.topK,
           topP: s.topP,
           repetitionPenalty: s.repetitionPenalty,
-          seed: r.seed ?? seed,
-          stream: r.drawStream ?? i,
+          seed: draw!.seed,
+          stream: draw!.stream,
+          firstStep: prior.length,
         })),
-        maxNewTokens: Math.max(...rows.map((r) => r.init.maxNew)),
+        maxNewTokens: Math.max(...rows.map((r) => r.init.maxNew - r.prior.length)),
         chunk: this.#chunk,
       });
       // Leaving the loop closes the generator, which stops the GPU work and frees the cache.
       for await (const c of chunks) {
-        rows.forEach((r, i) => r.ended || this.#absorb(r, c.tokens[i], eos));
-        if (rows.every((r) => r.ended)) break;
+        rows.forEach((r, i) => r.ended || this.#absorb(r, [...r.prior, ...c.tokens[i]], eos));
+        const going = rows.filter((r) => !r.ended);
+        if (!going.length) return [];
+        if (this.#canRefill(going)) {
+          for (const r of going) r.prior = [...r.prior, ...c.tokens[rows.indexOf(r)]];
+          return going;
+        }
       }
       for (const r of rows) r.end("length"); // unreachable unless generateChunks changes
     } catch (e) {
@@ -323,6 +372,7 @@ export class Batcher {
     } finally {
       this.#running = [];
     }
+    return [];
   }
 
   /** Takes a row's tokens so far (ending with EOS once it produced one) and emits its new text. */

@@ -43,6 +43,11 @@ export interface RowSampling extends
    * makes the row's draws independent of its place in the batch and of its batch-mates.
    */
   stream?: number;
+  /**
+   * The row's token index at step 0 (default 0): a row resumed in a new batch with the tokens it
+   * already made in its prompt keeps drawing as it would have in its first batch.
+   */
+  firstStep?: number;
 }
 
 /** Shared settings plus optional per-row ones. */
@@ -180,18 +185,23 @@ export function rowSettings(opts: StepSampling, batch: number): RowSettings[] {
       Object.entries(opts.rows?.[b] ?? {}).filter(([, x]) => x !== undefined),
     ) as RowSampling;
     const o = Object.keys(own).length ? samplingDefaults({ ...shared, ...own }) : shared;
-    const stream = own.stream ?? b;
-    if (!Number.isInteger(stream) || stream < 0) {
-      throw new RangeError(
-        `Cannot generate with stream ${JSON.stringify(stream)}: expected an integer >= 0`,
-      );
+    const stream = own.stream ?? b, firstStep = own.firstStep ?? 0;
+    for (const [k, x] of [["stream", stream], ["firstStep", firstStep]] as const) {
+      if (!Number.isInteger(x) || x < 0) {
+        throw new RangeError(
+          `Cannot generate with ${k} ${JSON.stringify(x)}: expected an integer >= 0`,
+        );
+      }
     }
     const { doSample, temperature, topK, topP, repetitionPenalty, seed } = o;
-    return { doSample, temperature, topK, topP, repetitionPenalty, seed, stream };
+    return { doSample, temperature, topK, topP, repetitionPenalty, seed, stream, firstStep };
   });
 }
 
-/** The kernel's u32 [B, 8] settings: do_sample, temperature, top_k, top_p, penalty, seed, stream. */
+/**
+ * The kernel's u32 [B, 8] settings: do_sample, temperature, top_k, top_p, penalty, seed, stream,
+ * first step.
+ */
 function encodeRows(rows: readonly RowSettings[]): Uint32Array {
   const words = new Uint32Array(rows.length * ROW_WORDS);
   const f32 = new Float32Array(words.buffer);
@@ -204,6 +214,7 @@ function encodeRows(rows: readonly RowSettings[]): Uint32Array {
     f32[at + 4] = r.repetitionPenalty;
     words[at + 5] = r.seed >>> 0;
     words[at + 6] = r.stream >>> 0;
+    words[at + 7] = r.firstStep >>> 0;
   });
   return words;
 }

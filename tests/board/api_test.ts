@@ -355,7 +355,14 @@ Deno.test("concurrent greedy and sampled requests at different temperatures shar
       top_p: 0.9,
     }];
     const got = await Promise.all(asks.map((a) => client.completions.create({ ...body, ...a })));
-    assert.deepEqual(engine.stats, { batches: 1, rows: 3, maxRows: 3, active: 0, waiting: 0 });
+    assert.deepEqual(engine.stats, {
+      batches: 1,
+      rows: 3,
+      maxRows: 3,
+      refills: 0,
+      active: 0,
+      waiting: 0,
+    });
     // Greedy and seeded replies are what each gets alone.
     for (const i of [0, 1]) {
       const alone = await client.completions.create({ ...body, ...asks[i] });
@@ -380,7 +387,14 @@ Deno.test("n sampled choices share one batch, differ, and a seed repeats them", 
     assert.deepEqual(a.choices.map((c) => c.index), [0, 1, 2, 3]);
     assert.deepEqual(b.choices.map((c) => c.text), texts);
     assert.ok(new Set(texts).size > 1, `every choice was ${JSON.stringify(texts[0])}`);
-    assert.deepEqual(engine.stats, { batches: 2, rows: 8, maxRows: 4, active: 0, waiting: 0 });
+    assert.deepEqual(engine.stats, {
+      batches: 2,
+      rows: 8,
+      maxRows: 4,
+      refills: 0,
+      active: 0,
+      waiting: 0,
+    });
     assert.ok(a.usage!.completion_tokens > 0 && a.usage!.completion_tokens <= 4 * 12);
   } finally {
     await close();

@@ -52,7 +52,14 @@ Deno.test("8 greedy requests submitted together run as one batch, each row as it
     assert.equal(rows[i].completionTokens, 5 + i);
     assert.equal(rows[i].text, texts[i]);
   }
-  assert.deepEqual(engine.stats, { batches: 1, rows: 8, maxRows: 8, active: 0, waiting: 0 });
+  assert.deepEqual(engine.stats, {
+    batches: 1,
+    rows: 8,
+    maxRows: 8,
+    refills: 0,
+    active: 0,
+    waiting: 0,
+  });
 });
 
 Deno.test("each row ends at its own EOS or stop string while the others go on", async () => {
@@ -88,7 +95,14 @@ Deno.test("batches hold at most maxBatch rows, with one EOS and pad setting", as
   );
   const texts = await Promise.all(rows.map(drain));
   // Greedy rows 0, 2, 3 first (the oldest row's setting), then both sampled rows, then 4 and 6.
-  assert.deepEqual(engine.stats, { batches: 3, rows: 7, maxRows: 3, active: 0, waiting: 0 });
+  assert.deepEqual(engine.stats, {
+    batches: 3,
+    rows: 7,
+    maxRows: 3,
+    refills: 0,
+    active: 0,
+    waiting: 0,
+  });
   const greedy = await alone(p, { maxNewTokens: 4 });
   order.forEach((k, i) => k === "g" && assert.equal(texts[i], greedy, `row ${i}`));
 });
@@ -134,7 +148,14 @@ Deno.test("requests with different temperatures, greedy and seeded ones share on
     ...engine.submit(seeded),
   ];
   const texts = await Promise.all(rows.map(drain));
-  assert.deepEqual(engine.stats, { batches: 1, rows: 5, maxRows: 5, active: 0, waiting: 0 });
+  assert.deepEqual(engine.stats, {
+    batches: 1,
+    rows: 5,
+    maxRows: 5,
+    refills: 0,
+    active: 0,
+    waiting: 0,
+  });
   assert.equal(texts[0], await alone(ps[0], { maxNewTokens: 6 }));
   [8, 7, 8, 8].forEach((n, i) => assert.equal(rows[i + 1].completionTokens, n));
   // A seeded request draws the same with other batch-mates, or none, as through generate().
@@ -143,6 +164,30 @@ Deno.test("requests with different temperatures, greedy and seeded ones share on
   const again = await Promise.all(engine.submit(seeded).map(drain));
   assert.deepEqual(again, texts.slice(3));
   assert.notEqual(texts[3], texts[4]);
+});
+
+Deno.test("requests arriving during a batch join it and finish first; every row as alone", async () => {
+  const engine = new Batcher(model, { tokenizer: letters, chunk: 2 });
+  const [p, q, r] = prompts(3);
+  const sampled = { maxNewTokens: 10, doSample: true, temperature: 1.3, seed: 5 };
+  // The long row samples with a seed: resumed after the refill, it must draw as it would have.
+  const longOpts = { maxNewTokens: 60, doSample: true, temperature: 1.3, seed: 9 };
+  const long = engine.submit({ prompt: p, ...longOpts })[0];
+  const it = long[Symbol.asyncIterator]();
+  let longText = (await it.next()).value as string; // the batch runs
+  const late = [
+    engine.submit({ prompt: q, maxNewTokens: 4 })[0],
+    engine.submit({ prompt: r, ...sampled })[0],
+  ];
+  const [short, drawn] = await Promise.all(late.map(drain));
+  assert.equal(long.finishReason, null, "the late requests waited for the long one");
+  for (let d = await it.next(); !d.done; d = await it.next()) longText += d.value;
+  assert.equal(engine.stats.batches, 1);
+  assert.ok(engine.stats.refills >= 1, JSON.stringify(engine.stats));
+  assert.equal(short, await alone(q, { maxNewTokens: 4 }));
+  assert.equal(drawn, await alone(r, sampled));
+  assert.equal(longText, await alone(p, longOpts));
+  assert.equal(long.completionTokens, 60);
 });
 
 Deno.test("cancelled rows leave the queue and a batch whose rows all left stops", async () => {
@@ -194,7 +239,14 @@ Deno.test("submit() refuses bad requests before queueing them", () => {
   );
   assert.throws(() => new Batcher(model, { tokenizer: letters, maxBatch: 0 }), RangeError);
   assert.throws(() => new Batcher(model, { tokenizer: letters, chunk: 0 }), RangeError);
-  assert.deepEqual(engine.stats, { batches: 0, rows: 0, maxRows: 0, active: 0, waiting: 0 });
+  assert.deepEqual(engine.stats, {
+    batches: 0,
+    rows: 0,
+    maxRows: 0,
+    refills: 0,
+    active: 0,
+    waiting: 0,
+  });
 });
 
 globalThis.addEventListener("unload", () => model.release());

@@ -18,15 +18,24 @@ function randomLogits(rows: number, v: number, seed: number, scale = 3): Float32
 async function run(
   logits: Float32Array,
   v: number,
-  opts: StepSampling & { context?: number[][]; penalty?: boolean },
+  opts: StepSampling & { context?: number[][]; penalty?: boolean; step?: number },
 ): Promise<{ tokens: number[]; processed: Float32Array }> {
-  const rows = logits.length / v;
+  const rows = logits.length / v, step = opts.step ?? 0;
   const context = opts.context ?? Array.from({ length: rows }, () => [0]);
-  const state = new DecodeState({ vocabSize: v, maxNew: 1, context, penalty: opts.penalty });
+  const state = new DecodeState({
+    vocabSize: v,
+    maxNew: step + 1,
+    context,
+    penalty: opts.penalty,
+  });
   const x = T.tensor(logits, [rows, v]);
   try {
-    sampleStep(x, state, { ...opts, step: 0 });
-    return { tokens: [...await state.tokens.data()], processed: await x.data() as Float32Array };
+    sampleStep(x, state, { ...opts, step });
+    const all = await state.tokens.data();
+    return {
+      tokens: Array.from({ length: rows }, (_, r) => all[r * (step + 1) + step]),
+      processed: await x.data() as Float32Array,
+    };
   } finally {
     x.release();
     state.release();
@@ -146,6 +155,22 @@ Deno.test("sampleStep() draws follow each row's seed and stream, not its place",
   assert.deepEqual(d.tokens, a.tokens);
 });
 
+Deno.test("sampleStep() draws of a row resumed at firstStep k continue its step-k draws", async () => {
+  const v = 37, rows = 16, k = 5;
+  const row = [...randomLogits(1, v, 7, 1)];
+  const logits = new Float32Array(rows * v);
+  for (let r = 0; r < rows; r++) logits.set(row, r * v);
+  const atK = await run(logits, v, { doSample: true, seed: 4, step: k });
+  const resumed = await run(logits, v, {
+    doSample: true,
+    seed: 4,
+    rows: Array.from({ length: rows }, () => ({ firstStep: k })),
+  });
+  assert.deepEqual(resumed.tokens, atK.tokens);
+  const fresh = await run(logits, v, { doSample: true, seed: 4 });
+  assert.notDeepEqual(fresh.tokens, atK.tokens, "the draws do not depend on the step");
+});
+
 Deno.test("sampleStep() applies a repetition penalty to its own rows only", async () => {
   const v = 53, rows = 6, penalty = 1.8;
   const logits = randomLogits(rows, v, 4);
@@ -180,6 +205,10 @@ Deno.test("sampleStep() rejects bad per-row settings", () => {
       /temperature -1/,
     );
     assert.throws(() => sampleStep(x, state, { step: 0, rows: [{ stream: -1 }, {}] }), RangeError);
+    assert.throws(
+      () => sampleStep(x, state, { step: 0, rows: [{ firstStep: 1.5 }, {}] }),
+      RangeError,
+    );
     assert.throws(
       () => sampleStep(x, state, { step: 0, rows: [{}, { repetitionPenalty: 1.1 }] }),
       /penalty: true/,
