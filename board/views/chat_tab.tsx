@@ -1,5 +1,3 @@
-// deno-lint-ignore-file jsx-key -- server-rendered once to a string: keys do nothing, and hono
-// would print them as attributes.
 // The Chat tab: load the top bar's model with its adapters, then talk to it with a system
 // prompt, optional tools and per-message generation settings; tool calls are shown as blocks.
 import type { FC } from "hono/jsx";
@@ -49,7 +47,9 @@ export const ChatTab: FC<{ lang: Lang; active: boolean; status: ChatStatus }> = 
           </textarea>
         </label>
         <div class="fields narrow">
-          {fieldsOf(GEN_KEYS).map((f) => <SchemaField field={f} attr="field" prefix="chat_" />)}
+          {fieldsOf(GEN_KEYS).map((f) => (
+            <SchemaField lang={lang} field={f} attr="field" prefix="chat_" />
+          ))}
         </div>
       </aside>
     </div>

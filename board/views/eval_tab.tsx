@@ -3,8 +3,9 @@
 // The Evaluate & Predict tab: a benchmark with `cli.ts eval` (task, few-shot) or generated
 // predictions with `cli.ts train` and do_predict, then the resulting metrics as a table.
 import type { FC } from "hono/jsx";
+import { fieldInfo } from "../field_labels.ts";
 import { type Lang, t } from "../i18n.ts";
-import { fieldsOf, RunOutput, RunPanel, SchemaField } from "./fields.tsx";
+import { FieldHead, fieldsOf, RunOutput, RunPanel, SchemaField } from "./fields.tsx";
 
 const EVAL_KEYS = ["task", "task_dir", "n_shot", "lang", "batch_size", "save_dir"];
 const PREDICT_KEYS = [
@@ -35,6 +36,7 @@ export const EvalTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) =
     <div id="eval-fields-eval" class="fields" data-mode="eval">
       {fieldsOf(EVAL_KEYS).map((f) => (
         <SchemaField
+          lang={lang}
           field={f}
           attr="field"
           prefix="eval_"
@@ -47,8 +49,8 @@ export const EvalTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) =
       {fieldsOf(PREDICT_KEYS).map((f) =>
         f.key === "eval_dataset"
           ? (
-            <label class="field" title={f.description}>
-              <span class="key">eval_dataset</span>
+            <label class="field" title={fieldInfo(f, lang)}>
+              <FieldHead lang={lang} fieldKey={f.key} />
               <select
                 id="predict_eval_dataset"
                 data-field="eval_dataset"
@@ -59,7 +61,7 @@ export const EvalTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) =
               </select>
             </label>
           )
-          : <SchemaField field={f} attr="field" prefix="predict_" />
+          : <SchemaField lang={lang} field={f} attr="field" prefix="predict_" />
       )}
     </div>
     <div class="row">

@@ -13,7 +13,7 @@ export const ExportTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active })
     <section id="tab-export" class="tab" hidden={!active}>
       <p class="muted">{t(lang, "export_hint")}</p>
       <div class="fields card">
-        {fields.map((f) => <SchemaField field={f} attr="field" prefix="" />)}
+        {fields.map((f) => <SchemaField lang={lang} field={f} attr="field" prefix="" />)}
       </div>
       <div class="row">
         <button type="button" id="export-preview">{t(lang, "preview_command")}</button>

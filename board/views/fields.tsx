@@ -4,6 +4,7 @@
 // the schema appears without edits), plain selects, and the status/progress/output panel of a run.
 import type { FC } from "hono/jsx";
 import { configSchema, type FieldInfo } from "../../core/config/mod.ts";
+import { fieldInfo, fieldLabel } from "../field_labels.ts";
 import { type Lang, t } from "../i18n.ts";
 import { type SectionName, sectionOf } from "./sections.ts";
 
@@ -23,6 +24,11 @@ export interface FieldProps {
   readonly value?: string;
   /** A <datalist> id offering values. */
   readonly list?: string;
+}
+
+/** FieldProps of a labelled field: the page language picks the label and the tooltip. */
+export interface SchemaFieldProps extends FieldProps {
+  readonly lang: Lang;
 }
 
 /** One schema field as an input: a checkbox for a bool, a select for an enum, text otherwise. */
@@ -66,13 +72,24 @@ export const SchemaInput: FC<FieldProps> = ({ field: f, attr = "key", prefix, va
   );
 };
 
-/** A labelled schema field; the label names the config key, its description is the tooltip. */
-export const SchemaField: FC<FieldProps> = (props) => (
+/**
+ * The head of a field's label: its human name in `lang`, then the config key itself, since
+ * LlamaFactory users match the board's fields to their YAML keys.
+ */
+export const FieldHead: FC<{ lang: Lang; fieldKey: string }> = ({ lang, fieldKey }) => (
+  <span class="head">
+    <span class="label">{fieldLabel(fieldKey, lang)}</span>
+    <code class="key">{fieldKey}</code>
+  </span>
+);
+
+/** A labelled schema field: human label and config key, the description as tooltip. */
+export const SchemaField: FC<SchemaFieldProps> = ({ lang, ...props }) => (
   <label
     class={/_dir$/.test(props.field.key) ? "field path" : "field"}
-    title={props.field.description}
+    title={fieldInfo(props.field, lang)}
   >
-    <span class="key">{props.field.key}</span>
+    <FieldHead lang={lang} fieldKey={props.field.key} />
     <SchemaInput {...props} />
   </label>
 );
@@ -95,7 +112,7 @@ export const GroupFields: FC<{ lang: Lang; group: SectionName; skip: ReadonlySet
   return (
     <details class="group" data-group={group}>
       <summary>{t(lang, `group_${group}`)} ({fields.length})</summary>
-      <div class="fields">{fields.map((f) => <SchemaField field={f} />)}</div>
+      <div class="fields">{fields.map((f) => <SchemaField lang={lang} field={f} />)}</div>
     </details>
   );
 };

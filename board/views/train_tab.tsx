@@ -76,7 +76,7 @@ export const TrainTab: FC<{ lang: Lang; active: boolean }> = ({ lang, active }) 
       <h2>{t(lang, "hyperparameters")}</h2>
       <form id="hparams" onsubmit="return false">
         <div class="fields basic">
-          {fieldsOf(BASIC_KEYS).map((f) => <SchemaField field={f} />)}
+          {fieldsOf(BASIC_KEYS).map((f) => <SchemaField lang={lang} field={f} />)}
         </div>
         {TRAIN_SECTIONS.map((g) => <GroupFields lang={lang} group={g} skip={SKIP} />)}
       </form>
