@@ -1,12 +1,14 @@
 // The board's child processes: one `cli.ts train|eval|export` at a time, whatever its kind, its
-// trainer_log.jsonl tailed into progress events, its output kept for the page and for errors,
-// and its results (metrics, the folder written) read when it ends. The state lives here, not in
-// the page, so a reloaded page reattaches to the run in progress.
+// progress as events (training's trainer_log.jsonl tailed, the other kinds' progress lines
+// parsed), its output kept for the page and for errors, and its results (metrics, the folder
+// written) read when it ends. The state lives here, not in the page, so a reloaded page
+// reattaches to the run in progress.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KIND_SPECS, type RunKind } from "./run_config.ts";
 import { type LogEntry, LogTail } from "./log_tail.ts";
 import { readResult, type RunResult } from "./run_result.ts";
+import { parseProgressLine } from "../core/train/progress.ts";
 
 export type { LogEntry, RunKind, RunResult };
 
@@ -205,6 +207,23 @@ export class RunManager {
     }
   }
 
+  /** A ProgressBar line of eval, predict or export as a progress event (not output). */
+  #progressLine(line: string): boolean {
+    const p = parseProgressLine(line);
+    if (!p) return false;
+    const entry: LogEntry = {
+      current_steps: p.step,
+      total_steps: p.total,
+      percentage: p.percentage,
+      elapsed_time: p.elapsed,
+      remaining_time: p.remaining,
+    };
+    // Only the latest: the page redraws the bar from it when it reattaches.
+    this.#state = { ...this.#state, logs: [entry] };
+    this.#emit({ type: "progress", entry });
+    return true;
+  }
+
   async #readLines(stream: ReadableStream<Uint8Array>): Promise<void> {
     // NOTE: TextDecoder rather than pipeThrough(TextDecoderStream): the DOM typings of the
     // client (checked together with `deno check board/`) reject the latter.
@@ -223,6 +242,7 @@ export class RunManager {
     // deno-lint-ignore no-control-regex
     const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").trimEnd();
     if (!line || NOISE.test(line)) return;
+    if (this.#state.kind !== "train" && this.#progressLine(line)) return;
     const output = [...this.#state.output, line].slice(-OUTPUT_LINES);
     this.#state = { ...this.#state, output };
     this.#emit({ type: "output", line });

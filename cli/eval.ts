@@ -13,6 +13,7 @@ import {
 import { ChatModel } from "../core/infer/chat.ts";
 import type { Registries } from "../core/plugins.ts";
 import { initGpu } from "../core/tensor/mod.ts";
+import { ProgressMeter } from "../core/train/progress_meter.ts";
 
 export async function evalCommand(argv: string[]): Promise<number> {
   const { args, registries } = await commandConfig(argv, { command: "eval" });
@@ -25,7 +26,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (args.task) {
     const chat = await ChatModel.load(args, registries);
     try {
-      const result = await evaluate(chat, args);
+      const meter = new ProgressMeter();
+      const result = await evaluate(chat, args, { onProgress: meter.onProgress });
+      meter.finish();
       console.log(formatScores(result.categories));
       if (args.save_dir) console.error(`Saved results.json and results.log to ${args.save_dir}`);
     } finally {
@@ -46,7 +49,9 @@ export async function runPredict(args: Args, registries: Registries): Promise<vo
   const examples = await predictExamples(args, registries);
   const chat = await ChatModel.load(args, registries);
   try {
-    const result = await predict(chat, examples, args);
+    const meter = new ProgressMeter();
+    const result = await predict(chat, examples, args, { onProgress: meter.onProgress });
+    meter.finish();
     await savePredictions(args.output_dir, result);
     for (const [k, v] of Object.entries(result.metrics)) console.log(`  ${k} = ${v}`);
     console.error(

@@ -3,11 +3,14 @@
 import { commandConfig } from "./_config.ts";
 import { exportModel } from "../core/export/mod.ts";
 import { initGpu } from "../core/tensor/mod.ts";
+import { ProgressMeter } from "../core/train/progress_meter.ts";
 
 export async function exportCommand(argv: string[]): Promise<number> {
   const { args, registries } = await commandConfig(argv, { command: "export" });
   await initGpu();
-  const written = await exportModel(args, registries);
+  const meter = new ProgressMeter();
+  const written = await exportModel(args, registries, { onProgress: meter.onProgress });
+  meter.finish();
   console.error(`Exported the model to ${written}`);
   return 0;
 }

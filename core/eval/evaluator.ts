@@ -17,6 +17,8 @@ export interface EvalOptions {
   lang?: string;
   /** Seeds the draw of the support set for each question. */
   seed?: number;
+  /** Called with the questions scored so far across all subjects: 0 first, total last. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface EvalResult {
@@ -133,6 +135,9 @@ export async function evaluateSubjects(
   const padTokenId = m.tokenizer.padTokenId ?? m.tokenizer.eosTokenId ?? 0;
   const byCategory = new Map<string, boolean[]>(CATEGORIES.map((c) => [c, []]));
   const result: EvalResult = { choices: {}, subjects: {}, categories: {} };
+  const total = subjects.reduce((n, s) => n + s.questions.length, 0);
+  let done = 0;
+  opts.onProgress?.(0, total);
   for (const s of subjects) {
     const prompts = s.questions.map((q) => {
       const messages: Message[] = formatExample(tmpl, q, {
@@ -145,6 +150,8 @@ export async function evaluateSubjects(
     for (let i = 0; i < prompts.length; i += batch) {
       const logits = await lastTokenLogits(m.model, prompts.slice(i, i + batch), { padTokenId });
       picked.push(...pickChoices(logits, { vocab: m.model.cfg.vocabSize, choiceIds }));
+      done += Math.min(batch, prompts.length - i);
+      opts.onProgress?.(done, total);
     }
     const correct = picked.map((c, i) => c === s.questions[i].answer);
     if (!byCategory.has(s.category)) byCategory.set(s.category, []);
@@ -187,7 +194,11 @@ export async function saveResults(saveDir: string, result: EvalResult): Promise<
 }
 
 /** Runs the `task` of `args` with a loaded model and saves to `save_dir` when set. */
-export async function evaluate(m: EvalModel, args: Args): Promise<EvalResult> {
+export async function evaluate(
+  m: EvalModel,
+  args: Args,
+  opts: Pick<EvalOptions, "onProgress"> = {},
+): Promise<EvalResult> {
   if (!args.task) throw new TypeError('Cannot evaluate: "task" is not set (e.g. task: mmlu_test)');
   const subjects = await loadTask(args.task_dir, args.task);
   const result = await evaluateSubjects(m, subjects, {
@@ -195,6 +206,7 @@ export async function evaluate(m: EvalModel, args: Args): Promise<EvalResult> {
     nShot: args.n_shot,
     lang: args.lang,
     seed: args.seed,
+    onProgress: opts.onProgress,
   });
   if (args.save_dir) await saveResults(args.save_dir, result);
   return result;

@@ -16,6 +16,7 @@ export {
   predictExamples,
   type Prediction,
   type PredictModel,
+  type PredictOptions,
   type PredictResult,
   savePredictions,
 } from "./predict.ts";

@@ -50,11 +50,17 @@ export async function predictExamples(args: Args, registries: Registries): Promi
   );
 }
 
+export interface PredictOptions {
+  /** Called with the examples generated so far: 0 first, examples.length last. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** Generates a reply to every example and scores it against the example's last turn. */
 export async function predict(
   m: PredictModel,
   examples: readonly Conversation[],
   args: Args,
+  opts: PredictOptions = {},
 ): Promise<PredictResult> {
   if (!examples.length) throw new RangeError("Cannot predict: the dataset holds no examples");
   const start = performance.now();
@@ -72,6 +78,7 @@ export async function predict(
   const batch = args.per_device_eval_batch_size;
   const predictions: Prediction[] = [];
   let steps = 0;
+  opts.onProgress?.(0, encoded.length);
   for (let i = 0; i < encoded.length; i += batch) {
     const part = encoded.slice(i, i + batch);
     const rows = await generate(m.model, part.map(([p]) => p), {
@@ -96,6 +103,7 @@ export async function predict(
         label: m.tokenizer.decode(response, { skipSpecialTokens: true }),
       })
     );
+    opts.onProgress?.(predictions.length, encoded.length);
   }
   const runtime = (performance.now() - start) / 1000;
   const scores = similarity(predictions.map((p) => p.predict), predictions.map((p) => p.label));

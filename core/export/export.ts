@@ -33,8 +33,17 @@ export interface ExportRegistries {
   templates: Registry<Template>;
 }
 
+export interface ExportOptions {
+  /** Called with the weight elements written so far (0 first, total last); the merge is not counted. */
+  onProgress?: (done: number, total: number) => void;
+}
+
 /** Runs the export; returns the path written (a folder, or the .gguf file). */
-export async function exportModel(args: ExportArgs, reg: ExportRegistries): Promise<string> {
+export async function exportModel(
+  args: ExportArgs,
+  reg: ExportRegistries,
+  opts: ExportOptions = {},
+): Promise<string> {
   const out = args.export_dir;
   if (!out) throw new TypeError("Cannot export the model: export_dir is not set");
   const base = args.model_name_or_path;
@@ -68,6 +77,7 @@ export async function exportModel(args: ExportArgs, reg: ExportRegistries): Prom
         type,
         tokenizerDir: hasTokenizer ? base : undefined,
         name: base.replace(/\/+$/, "").split("/").at(-1),
+        onProgress: opts.onProgress,
       });
       return path;
     }
@@ -85,6 +95,7 @@ export async function exportModel(args: ExportArgs, reg: ExportRegistries): Prom
       dtype,
       maxShardBytes: (args.export_size ?? 5) * 1e9,
       extraFiles,
+      onProgress: opts.onProgress,
     });
     return out;
   } finally {

@@ -17,6 +17,8 @@ export interface GgufExportOptions {
   /** A folder with tokenizer.json (byte-level BPE); without one no tokenizer keys are written. */
   tokenizerDir?: string;
   name?: string;
+  /** Called with the weight elements converted so far: 0 first, total once the file is written. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 // llama.cpp's LLAMA_FTYPE: ALL_F32, MOSTLY_F16, MOSTLY_Q8_0.
@@ -112,7 +114,11 @@ export async function exportGguf(
   if (opts.tokenizerDir) await addTokenizer(md, opts.tokenizerDir, cfg.vocabSize);
 
   const tensors: GgufTensor[] = [];
-  for (const [name, p] of model.namedParameters()) {
+  const params = [...model.namedParameters()];
+  const total = params.reduce((n, [, p]) => n + p.size, 0);
+  let done = 0;
+  opts.onProgress?.(0, total);
+  for (const [name, p] of params) {
     const gname = ggufTensorName(name);
     if (!gname) {
       throw new TypeError(`Cannot export GGUF to "${path}": llama.cpp has no name for "${name}"`);
@@ -121,8 +127,12 @@ export async function exportGguf(
     if (/\.self_attn\.q_proj\.weight$/.test(name)) w = permuteRope(w, p.shape[0], cfg.numHeads);
     if (/\.self_attn\.k_proj\.weight$/.test(name)) w = permuteRope(w, p.shape[0], cfg.numKvHeads);
     tensors.push({ name: gname, shape: p.shape, ...encode(w, p.shape, type) });
+    done += p.size;
+    // The last tensor counts once the file holds it (the write comes after all conversions).
+    if (done < total) opts.onProgress?.(done, total);
   }
   await writeGgufFile(path, { metadata: md, tensors });
+  opts.onProgress?.(total, total);
 }
 
 function encode(w: Float32Array, shape: readonly number[], type: GgufType) {

@@ -34,6 +34,8 @@ export interface HfExportOptions {
   maxShardBytes?: number;
   /** Extra files to write (the Ollama Modelfile). */
   extraFiles?: Readonly<Record<string, string>>;
+  /** Called with the weight elements written so far: 0 first, the model's total last. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 const TORCH: Record<string, "f32" | "f16" | "bf16"> = {
@@ -62,16 +64,27 @@ export async function exportHf(model: Decoder, dir: string, opts: HfExportOption
     config.tie_word_embeddings = false;
   }
   const transposed = (n: string) => opts.family?.transposeOnLoad?.(n) ?? false;
-  const entries = [...model.namedParameters()].map(([name, t]) => ({
+  const params = [...model.namedParameters()];
+  const total = params.reduce((n, [, t]) => n + t.size, 0);
+  let done = 0;
+  const entries = params.map(([name, t]) => ({
     name,
     dtype: safetensorsDType(dtype),
     shape: transposed(name) ? [...t.shape].reverse() : [...t.shape],
     // One tensor at a time, so a large model never sits whole in host memory.
     data: async () => {
       const [host] = await readF32([t]);
-      return fromHost(transposed(name) ? transposeHost(host, t.shape[0], t.shape[1]) : host, dtype);
+      const out = fromHost(
+        transposed(name) ? transposeHost(host, t.shape[0], t.shape[1]) : host,
+        dtype,
+      );
+      // The writer asks for one tensor after writing the one before: near enough to "written".
+      done += t.size;
+      opts.onProgress?.(done, total);
+      return out;
     },
   }));
+  opts.onProgress?.(0, total);
   await atomicDir(dir, async (tmp) => {
     await writeShardedCheckpoint(tmp, entries, { maxShardBytes: opts.maxShardBytes });
     await Deno.writeTextFile(join(tmp, "config.json"), pythonJsonDumps(config) + "\n");

@@ -1,4 +1,9 @@
-export { type ExportArgs, exportModel, type ExportRegistries } from "./export.ts";
+export {
+  type ExportArgs,
+  exportModel,
+  type ExportOptions,
+  type ExportRegistries,
+} from "./export.ts";
 export { exportHf, type HfExportOptions, TOKENIZER_FILES } from "./hf.ts";
 export {
   exportGguf,

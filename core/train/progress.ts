@@ -1,6 +1,7 @@
 // The terminal progress bar: redrawn in place on stderr at each logging step (the only moments
 // the trainer has fresh numbers without an extra GPU read-back); one plain line per update when
-// stderr is not a terminal (CI logs, pipes).
+// stderr is not a terminal (CI logs, pipes). parseProgressLine reads that plain line back (the
+// board turns a child's lines into its progress bar), so format and parser live together.
 
 import { formatDuration } from "./log.ts";
 
@@ -56,7 +57,7 @@ export class ProgressBar {
     const times = `${formatDuration(u.elapsedS)}<${formatDuration(u.remainingS)}`;
     if (!this.#tty) {
       this.#write(
-        `[${u.step}/${this.#total} ${pct.toFixed(1)}%] ${stats} [${times}]\n`,
+        `[${u.step}/${this.#total} ${pct.toFixed(1)}%] ${stats ? stats + " " : ""}[${times}]\n`,
       );
       return;
     }
@@ -80,6 +81,39 @@ export class ProgressBar {
     if (this.#drawn) this.#write("\n");
     this.#drawn = false;
   }
+}
+
+/** What a plain (non-terminal) progress line holds; durations as formatDuration wrote them. */
+export interface ProgressLine {
+  step: number;
+  total: number;
+  percentage: number;
+  elapsed: string;
+  remaining: string;
+  loss?: number;
+  lr?: number;
+  epoch?: number;
+}
+
+// `[step/total pct%] stats [elapsed<remaining]`, as ProgressBar.update writes it without a TTY.
+const LINE = /^\[(\d+)\/(\d+) (\d+(?:\.\d+)?)%\] (.*?) ?\[([^<\[\]]+)<([^<\[\]]+)\]$/;
+
+/** The fields of a plain progress line, or null when `line` is not one. */
+export function parseProgressLine(line: string): ProgressLine | null {
+  const m = LINE.exec(line.trim());
+  if (!m) return null;
+  const out: ProgressLine = {
+    step: Number(m[1]),
+    total: Number(m[2]),
+    percentage: Number(m[3]),
+    elapsed: m[5],
+    remaining: m[6],
+  };
+  for (const part of m[4].split(", ")) {
+    const [key, value] = part.split(" ");
+    if (key === "loss" || key === "lr" || key === "epoch") out[key] = Number(value);
+  }
+  return out;
 }
 
 function bar(fraction: number, width: number): string {

@@ -3,17 +3,47 @@
 // comes back, one child at a time across kinds, and a failing child's error.
 import assert from "node:assert/strict";
 import { parseScores } from "../../board/run_result.ts";
-import type { RunState } from "../../board/runs.ts";
+import type { LogEntry, RunEvent, RunState } from "../../board/runs.ts";
+import { loadTask } from "../../core/eval/mod.ts";
+import { parseProgressLine } from "../../core/train/progress.ts";
 import { MODEL, readEvents, serve, tmpSaves } from "./_serve.ts";
+
+/** The progress events and output lines of the runs of `s` from now on. */
+function record(s: ReturnType<typeof serve>) {
+  const progress: LogEntry[] = [], output: string[] = [];
+  s.board.runs.subscribe((e: RunEvent) => {
+    if (e.type === "progress") progress.push(e.entry);
+    if (e.type === "output") output.push(e.line);
+  });
+  return { progress, output };
+}
+
+/** Progress from 0 up to `total`, never going back, the bar's lines kept out of the output. */
+function assertProgress(seen: ReturnType<typeof record>, total: number): void {
+  const { progress, output } = seen;
+  assert.ok(progress.length >= 2, `progress events: ${JSON.stringify(progress)}`);
+  assert.equal(progress[0].current_steps, 0);
+  assert.ok(progress.every((e) => e.total_steps === total), JSON.stringify(progress));
+  for (let i = 1; i < progress.length; i++) {
+    assert.ok(progress[i].current_steps > progress[i - 1].current_steps, "increasing");
+  }
+  const last = progress.at(-1)!;
+  assert.equal(last.current_steps, total);
+  assert.equal(last.percentage, 100);
+  assert.match(last.elapsed_time ?? "", /^\d+:\d\d:\d\d$/);
+  assert.equal(last.remaining_time, "0:00:00");
+  assert.ok(!output.some((l) => parseProgressLine(l)), output.join("\n"));
+}
 
 async function finished(s: ReturnType<typeof serve>): Promise<RunState> {
   await s.board.runs.wait();
   return (await (await s.get("/api/runs/current")).json()) as RunState;
 }
 
-Deno.test("board eval run on tinyqa shows the accuracies it saved", async () => {
+Deno.test("board eval run on tinyqa shows the accuracies it saved, with progress", async () => {
   await using s = serve();
   const dir = tmpSaves("board_eval");
+  const seen = record(s);
   try {
     const res = await s.post("/api/runs", {
       kind: "eval",
@@ -29,14 +59,19 @@ Deno.test("board eval run on tinyqa shows the accuracies it saved", async () => 
     assert.ok(Object.keys(saved).includes("Average"), JSON.stringify(saved));
     assert.deepEqual(state.result?.metrics, saved);
     assert.equal(state.result?.path, dir);
+    const subjects = await loadTask("evaluation", "tinyqa_test");
+    assertProgress(seen, subjects.reduce((n, x) => n + x.questions.length, 0));
+    // The latest progress stays in the state, for a page that reattaches.
+    assert.deepEqual(state.logs, [seen.progress.at(-1)]);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
 
-Deno.test("board predict run streams output and shows predict_results.json", async () => {
+Deno.test("board predict run streams output and progress, and shows predict_results.json", async () => {
   await using s = serve();
   const dir = tmpSaves("board_predict");
+  const seenRuns = record(s);
   try {
     const events = s.get("/api/runs/events").then((r) =>
       readEvents(r, (e) =>
@@ -62,14 +97,17 @@ Deno.test("board predict run streams output and shows predict_results.json", asy
     assert.deepEqual(state.result?.metrics, file);
     const seen = await events;
     assert.ok(seen.some((e) => e.event === "output"), "the child's output is streamed");
+    assert.ok(seen.some((e) => e.event === "progress"), "progress reaches the page's stream");
+    assertProgress(seenRuns, 3);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
 
-Deno.test("board export run writes the model and gives the folder written", async () => {
+Deno.test("board export run writes the model and gives the folder written, with progress", async () => {
   await using s = serve();
   const dir = tmpSaves("board_export");
+  const seen = record(s);
   try {
     const res = await s.post("/api/runs", {
       kind: "export",
@@ -85,6 +123,13 @@ Deno.test("board export run writes the model and gives the folder written", asyn
     assert.equal(state.result?.path, dir);
     assert.ok((await Deno.stat(`${dir}/model.safetensors`)).isFile);
     assert.ok((await Deno.stat(`${dir}/config.json`)).isFile);
+    const config = JSON.parse(await Deno.readTextFile(`${dir}/config.json`));
+    const { hidden_size: h, intermediate_size: f, num_hidden_layers: n, vocab_size: v } = config;
+    const kv = (h / config.num_attention_heads) * config.num_key_value_heads;
+    // Every weight element of a llama: embeddings (tied head), norms, attention and MLP.
+    const total = v * h + h + n * (2 * h + 2 * h * h + 2 * h * kv + 3 * h * f) +
+      (config.tie_word_embeddings === false ? v * h : 0);
+    assertProgress(seen, total);
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }

@@ -124,3 +124,24 @@ Deno.test("evaluate() runs tinyqa on tiny-llama and saves accuracies that match 
     chat.release();
   }
 });
+
+Deno.test("evaluate() reports the questions scored so far, from 0 to the total across subjects", async () => {
+  await initGpu();
+  const { args, registries } = await tinyArgs(["task=tinyqa_test", "n_shot=0", "batch_size=4"]);
+  const subjects = await loadTask(args.task_dir, "tinyqa_test");
+  const total = subjects.reduce((n, s) => n + s.questions.length, 0);
+  const calls: [number, number][] = [];
+  const chat = await ChatModel.load(args, registries);
+  try {
+    await evaluate(chat, args, { onProgress: (done, all) => calls.push([done, all]) });
+  } finally {
+    chat.release();
+  }
+  assert.deepEqual(calls[0], [0, total]);
+  assert.ok(calls.every(([, all]) => all === total), JSON.stringify(calls));
+  for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] > calls[i - 1][0], "increasing");
+  assert.equal(calls.at(-1)![0], total);
+  // One report per batch of each subject, besides the first.
+  const batches = subjects.reduce((n, s) => n + Math.ceil(s.questions.length / 4), 0);
+  assert.equal(calls.length, 1 + batches);
+});

@@ -59,3 +59,35 @@ Deno.test("predict() writes generated_predictions.jsonl and predict_results.json
   assert.equal(metrics["predict_rouge-l"], s["rouge-l"]);
   for (const v of Object.values(metrics)) assert.ok(Number.isFinite(v) && (v as number) >= 0);
 });
+
+Deno.test("predict() reports the examples generated so far, one report per batch", async () => {
+  await initGpu();
+  const registries = builtinRegistries();
+  const { args } = await loadConfig(undefined, [
+    `model_name_or_path=${root}models/tiny-llama`,
+    "template=llama3",
+    `dataset_dir=${root}data`,
+    "eval_dataset=alpaca_demo",
+    "max_samples=3",
+    "do_predict=true",
+    "predict_with_generate=true",
+    "do_sample=false",
+    "max_new_tokens=2",
+    "per_device_eval_batch_size=2",
+    `output_dir=${await Deno.makeTempDir()}`,
+  ], { plugins: { template: registries.templates.names() } });
+  const examples = await predictExamples(args, registries);
+  const calls: [number, number][] = [];
+  const chat = await ChatModel.load(args, registries);
+  try {
+    const result = await predict(chat, examples, args, {
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    assert.equal(result.predictions.length, examples.length);
+  } finally {
+    chat.release();
+  }
+  const n = examples.length;
+  assert.equal(n, 3);
+  assert.deepEqual(calls, [[0, n], [2, n], [3, n]]);
+});

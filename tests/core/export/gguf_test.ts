@@ -242,3 +242,29 @@ Deno.test("exportGguf() refuses models that are not llama-architecture", async (
   await assert.rejects(exportGguf(model, "/tmp/x.gguf"), /only llama-architecture models/);
   model.release();
 });
+
+Deno.test("exportGguf() reports the elements converted, reaching the total once the file is written", async () => {
+  const { model } = await loadModel(TINY, reg.models);
+  const tmp = await Deno.makeTempDir();
+  const calls: [number, number][] = [];
+  let sizeAtEnd = -1;
+  try {
+    const path = `${tmp}/m.gguf`;
+    await exportGguf(model, path, {
+      type: "q8_0",
+      onProgress: (done, total) => {
+        calls.push([done, total]);
+        if (done === total) sizeAtEnd = Deno.statSync(path).size;
+      },
+    });
+    const total = [...model.namedParameters()].reduce((n, [, p]) => n + p.size, 0);
+    assert.deepEqual(calls[0], [0, total]);
+    for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] > calls[i - 1][0], "increasing");
+    assert.deepEqual(calls.at(-1), [total, total]);
+    assert.equal(calls.filter(([d]) => d === total).length, 1);
+    assert.equal(sizeAtEnd, (await Deno.stat(path)).size, "the file is whole at the last report");
+  } finally {
+    model.release();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

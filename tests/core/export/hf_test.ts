@@ -162,3 +162,24 @@ Deno.test("exportModel() names a missing adapter folder and an adapter of anothe
   );
   await Deno.remove(tmp, { recursive: true });
 });
+
+Deno.test("exportModel() reports the weight elements written, increasing to the model's total", async () => {
+  const tmp = await Deno.makeTempDir();
+  const calls: [number, number][] = [];
+  try {
+    await exportModel({ model_name_or_path: TINY, export_dir: tmp }, reg, {
+      onProgress: (done, total) => calls.push([done, total]),
+    });
+    const { model } = await loadModel(TINY, reg.models);
+    const params = [...model.namedParameters()];
+    const total = params.reduce((n, [, p]) => n + p.size, 0);
+    model.release();
+    assert.deepEqual(calls[0], [0, total]);
+    assert.ok(calls.every(([, all]) => all === total));
+    for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] > calls[i - 1][0], "increasing");
+    assert.deepEqual(calls.at(-1), [total, total]);
+    assert.equal(calls.length, 1 + params.length, "one report per tensor");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
