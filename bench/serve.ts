@@ -1,6 +1,9 @@
 // Serving throughput of the batching engine (core/infer/batcher.ts, behind `cli.ts api`): wall
 // time of 8 concurrent 32-token greedy requests with batches of up to 8 rows against batches of
 // one row (requests served one after another). EOS is off, so every request makes 32 tokens.
+// Then staggered arrivals: 16 requests of 8 to 64 tokens, one every few decode steps, served with
+// continuous batching (late requests join the running batch) against static batches (they wait
+// for it to end): wall time and mean latency from submit to last token.
 // Models: the bundled tiny-llama with its tokenizer, and the decode bench's random Qwen2-shaped
 // model (a toy shape on the CPU adapter, Qwen2.5-0.5B's on a GPU).
 import { parseConfig } from "../core/config/mod.ts";
@@ -35,6 +38,57 @@ async function serveAll(
   const want = prompts.length * NEW_TOKENS;
   if (made !== want) throw new Error(`Cannot time the batch: made ${made} tokens, not ${want}`);
   return { s, batches: engine.stats.batches };
+}
+
+/** Serves `prompts` arriving `gapMs` apart, budgets cycling 8..64 tokens; wall and mean latency. */
+async function serveStaggered(
+  model: Decoder,
+  tokenizer: TextDecoding,
+  prompts: number[][],
+  o: { gapMs: number; continuous: boolean },
+): Promise<{ s: number; meanLatencyS: number; refills: number }> {
+  const engine = new Batcher(model, { tokenizer, continuous: o.continuous });
+  const t0 = performance.now();
+  const latencies = await Promise.all(prompts.map(async (prompt, i) => {
+    await new Promise((r) => setTimeout(r, i * o.gapMs));
+    const start = performance.now();
+    const maxNewTokens = 8 << (i % 4);
+    const [row] = engine.submit({ prompt, maxNewTokens, eosTokenIds: [] });
+    for await (const _ of row);
+    if (row.completionTokens !== maxNewTokens) {
+      throw new Error(`Cannot time the requests: one made ${row.completionTokens} tokens`);
+    }
+    return (performance.now() - start) / 1000;
+  }));
+  return {
+    s: (performance.now() - t0) / 1000,
+    meanLatencyS: latencies.reduce((a, b) => a + b, 0) / latencies.length,
+    refills: engine.stats.refills,
+  };
+}
+
+/** Continuous against static batching for requests arriving one every ~4 decode steps. */
+async function compareStaggered(
+  label: string,
+  model: Decoder,
+  tokenizer: TextDecoding,
+  prompts: number[][],
+): Promise<string[]> {
+  // The gap: four decode steps of a lone request, timed on this adapter.
+  const t0 = performance.now();
+  await serveAll(model, tokenizer, prompts.slice(0, 1), 1);
+  const gapMs = (performance.now() - t0) / NEW_TOKENS * 4;
+  const many = Array.from({ length: 16 }, (_, i) => prompts[i % prompts.length]);
+  const lines: string[] = [];
+  for (const continuous of [true, false]) {
+    const r = await serveStaggered(model, tokenizer, many, { gapMs, continuous });
+    lines.push(
+      `${label}, 16 requests of 8-64 tokens arriving every ${gapMs.toFixed(1)} ms, ${
+        continuous ? `continuous (${r.refills} refills)` : "static"
+      }: ${r.s.toFixed(2)} s, mean latency ${r.meanLatencyS.toFixed(2)} s`,
+    );
+  }
+  return lines;
 }
 
 async function compare(
@@ -74,6 +128,7 @@ export async function benchServe(): Promise<string[]> {
       (_, i) => chat.promptIds([{ role: "user", content: `${asks[i % asks.length]} (${i})` }]),
     );
     lines.push(...await compare("tiny-llama", chat.model, chat.tokenizer, prompts));
+    lines.push(...await compareStaggered("tiny-llama", chat.model, chat.tokenizer, prompts));
   } finally {
     chat.release();
   }
@@ -90,6 +145,7 @@ export async function benchServe(): Promise<string[]> {
     };
     const label = `random Qwen2 shape (hidden ${hf.hidden_size}, ${hf.num_hidden_layers} layers)`;
     lines.push(...await compare(label, model, letters, prompts));
+    lines.push(...await compareStaggered(label, model, letters, prompts));
   } finally {
     model.release();
   }

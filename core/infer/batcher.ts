@@ -5,11 +5,12 @@
 // and ends at its own EOS, stop string or token budget, or when it is cancelled.
 // Continuous batching at read-back granularity: when requests wait and the running batch has room
 // (rows ended, or fewer than maxBatch), the batch stops at its next read-back and a new one starts
-// with the rows still going, resumed with their new tokens appended to their prompts (one prefill
-// recomputes their cache), plus the waiting rows. A resumed row draws from the same (seed, stream,
-// token index) as before, so its reply is what it would have been without the refill.
+// with the rows still going, their KV cache copied over (resume.ts: nothing recomputed), plus the
+// waiting rows, prefilled on their own. A resumed row draws from the same (seed, stream, token
+// index) as before, so its reply is what it would have been without the refill.
 
 import type { Decoder } from "../model/decoder.ts";
+import type { KvCache } from "../model/kv_cache.ts";
 import { checkOptions, generateChunks, stopCut } from "./generate.ts";
 import { samplingDefaults, type SamplingOptions } from "./sampling.ts";
 import { type TextDecoding, TextStream } from "./streamer.ts";
@@ -51,6 +52,11 @@ export interface BatcherOptions {
   seed?: number;
   /** How long an idle engine waits for more requests before it starts a batch (default 5 ms). */
   gatherMs?: number;
+  /**
+   * Let waiting requests join a running batch at its read-backs (default true); false: static
+   * batches, a request that arrives during one waits for it to end.
+   */
+  continuous?: boolean;
 }
 
 export interface BatcherStats {
@@ -89,8 +95,10 @@ interface RowInit {
 
 class Row implements BatchRow {
   readonly init: RowInit;
-  /** Tokens made in earlier batches (a resumed row's prompt is init.prompt + these). */
+  /** Tokens made in earlier batches, but the last one (`pending`). */
   prior: number[] = [];
+  /** A resumed row's last token, chosen and not yet fed, and its row in the previous batch. */
+  pending: { token: number; slot: number } | null = null;
   /** Seed and stream of its draws, fixed when it is first taken into a batch. */
   draw: { seed: number; stream: number } | null = null;
   finishReason: FinishReason | null = null;
@@ -168,6 +176,7 @@ export class Batcher {
   readonly #tok: TextDecoding;
   readonly #chunk: number;
   readonly #gatherMs: number;
+  readonly #continuous: boolean;
   #seed: number;
   #queue: Row[] = [];
   #running: Row[] = [];
@@ -190,6 +199,7 @@ export class Batcher {
     this.#tok = opts.tokenizer;
     this.#chunk = chunk;
     this.#gatherMs = gatherMs;
+    this.#continuous = opts.continuous ?? true;
     this.#seed = samplingDefaults({ seed }).seed;
   }
 
@@ -273,12 +283,13 @@ export class Batcher {
     if (this.#gatherMs > 0) await new Promise((r) => setTimeout(r, this.#gatherMs));
     while (this.#queue.length) {
       this.#stats.batches++;
-      let rows = this.#take([]);
+      let rows = this.#take([]), cache: KvCache | null = null;
       while (rows.length) {
-        const going = await this.#runBatch(rows);
-        if (!going.length) break;
+        const next = await this.#runBatch(rows, cache);
+        if (!next) break;
         this.#stats.refills++;
-        rows = this.#take(going);
+        rows = this.#take(next.going);
+        cache = next.cache;
       }
     }
   }
@@ -292,7 +303,7 @@ export class Batcher {
     const key = (base[0] ?? this.#queue[0])?.init.key;
     const rows = [...base];
     const need = (r: Row) => ({
-      p: r.init.prompt.length + r.prior.length,
+      p: r.init.prompt.length + r.prior.length + (r.pending ? 1 : 0),
       m: r.init.maxNew - r.prior.length,
     });
     let longest = Math.max(0, ...base.map((r) => need(r).p));
@@ -327,20 +338,31 @@ export class Batcher {
   /** Whether the oldest waiting row could join `going` (so restarting the batch gains a row). */
   #canRefill(going: readonly Row[]): boolean {
     const head = this.#queue[0];
-    return going.length < this.maxBatch && head !== undefined &&
+    return this.#continuous && going.length > 0 && going.length < this.maxBatch &&
+      head !== undefined &&
       head.init.key === going[0].init.key && this.#pick(going).length > going.length;
   }
 
   /**
-   * Runs `rows` until every one has ended (returns []) or until waiting rows can join, in which
-   * case it returns the rows still going, their tokens so far moved into `prior`.
+   * Runs `rows` (resumed ones from `carried`, the previous batch's cache) until every one has
+   * ended (returns null) or until waiting rows can join: then it returns the rows still going,
+   * their last token pending, and the cache that holds them.
    */
-  async #runBatch(rows: Row[]): Promise<Row[]> {
+  async #runBatch(
+    rows: Row[],
+    carried: KvCache | null,
+  ): Promise<{ going: Row[]; cache: KvCache } | null> {
     this.#running = rows;
     const o = rows[0].init.sampling;
     const eos = new Set(o.eosTokenIds);
+    let refill = false, kept: KvCache | null = null;
     try {
-      const chunks = generateChunks(this.model, rows.map((r) => [...r.init.prompt, ...r.prior]), {
+      const prompts = rows.map((r) => [
+        ...r.init.prompt,
+        ...r.prior,
+        ...(r.pending ? [r.pending.token] : []),
+      ]);
+      const chunks = generateChunks(this.model, prompts, {
         eosTokenIds: o.eosTokenIds,
         padTokenId: o.padTokenId,
         rows: rows.map(({ init: { sampling: s }, draw, prior }) => ({
@@ -355,24 +377,41 @@ export class Batcher {
         })),
         maxNewTokens: Math.max(...rows.map((r) => r.init.maxNew - r.prior.length)),
         chunk: this.#chunk,
+        resume: carried
+          ? { cache: carried, from: rows.map((r) => r.pending?.slot ?? null) }
+          : undefined,
+        // Stopping for a refill takes the steps already on the GPU as a last chunk: none is lost.
+        stopEarly: () => refill = this.#canRefill(rows.filter((r) => !r.ended)),
+        keepCache: (c) => kept = c,
       });
+      carried = null; // generateChunks owns it now
       // Leaving the loop closes the generator, which stops the GPU work and frees the cache.
+      let last: number[][] = [];
       for await (const c of chunks) {
         rows.forEach((r, i) => r.ended || this.#absorb(r, [...r.prior, ...c.tokens[i]], eos));
-        const going = rows.filter((r) => !r.ended);
-        if (!going.length) return [];
-        if (this.#canRefill(going)) {
-          for (const r of going) r.prior = [...r.prior, ...c.tokens[rows.indexOf(r)]];
-          return going;
+        last = c.tokens;
+        if (rows.every((r) => r.ended)) return null;
+      }
+      const going = rows.filter((r) => !r.ended);
+      if (refill && going.length && kept) {
+        for (const r of going) {
+          const slot = rows.indexOf(r), tokens = [...r.prior, ...last[slot]];
+          r.pending = { token: tokens.pop()!, slot };
+          r.prior = tokens;
         }
+        const cache: KvCache = kept;
+        kept = null;
+        return { going, cache };
       }
       for (const r of rows) r.end("length"); // unreachable unless generateChunks changes
     } catch (e) {
       for (const r of rows) r.fail(e);
     } finally {
       this.#running = [];
+      (carried as KvCache | null)?.release();
+      (kept as KvCache | null)?.release();
     }
-    return [];
+    return null;
   }
 
   /** Takes a row's tokens so far (ending with EOS once it produced one) and emits its new text. */

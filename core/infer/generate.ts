@@ -7,16 +7,10 @@
 import type { Decoder } from "../model/decoder.ts";
 import { KvCache } from "../model/kv_cache.ts";
 import * as T from "../tensor/mod.ts";
-import {
-  DecodeState,
-  rowSettings,
-  sampleStep,
-  samplingDefaults,
-  type StepSampling,
-} from "./sampling.ts";
+import { decodeStep, prefill } from "./forward.ts";
+import { type Resume, resumeBatch } from "./resume.ts";
+import { DecodeState, rowSettings, samplingDefaults, type StepSampling } from "./sampling.ts";
 import { findStop, type TextDecoding, TextStream } from "./streamer.ts";
-
-type Tensor = T.Tensor;
 
 export interface GenerateOptions extends StepSampling {
   maxNewTokens: number;
@@ -25,6 +19,22 @@ export interface GenerateOptions extends StepSampling {
   /** A row stops once its decoded text contains one of these (needs `tokenizer`). */
   stopStrings?: readonly string[];
   tokenizer?: TextDecoding;
+  /**
+   * Asked after each chunk is taken: when it returns true, no further step is recorded, and the
+   * tokens of the steps already on the GPU come as one last chunk (rows not finished stay so).
+   */
+  stopEarly?: () => boolean;
+  /**
+   * Takes the cache when the loop stopped early, instead of its release, to resume the rows
+   * still going in a new batch (`resume`). Each such row's cache then holds its prompt and
+   * tokens but the last one.
+   */
+  keepCache?: (cache: KvCache) => void;
+  /**
+   * Resume rows of an earlier batch (their prompts end with their last chosen token, which
+   * becomes their token 0 here) beside new rows; see resume.ts.
+   */
+  resume?: Resume;
 }
 
 export interface TokenChunk {
@@ -86,18 +96,17 @@ export async function* generateChunks(
   const penalty = rowSettings(opts, prompts.length).some((r) => r.repetitionPenalty !== 1);
   const b = prompts.length;
   const p = Math.max(...prompts.map((r) => r.length));
-  const cache = new KvCache(model.cfg, {
-    batch: b,
-    maxLen: p + maxNew - 1,
-    dtype: model.embed.weight.dtype === "f16" ? "f16" : "f32",
-    leftPad: prompts.map((r) => p - r.length),
-  });
-  const state = new DecodeState({
-    vocabSize: model.cfg.vocabSize,
-    maxNew,
-    context: prompts,
-    penalty,
-  });
+  const { cache, state } = opts.resume
+    ? await resumeBatch(model, prompts, { ...o, maxNew, penalty, resume: opts.resume })
+    : {
+      cache: new KvCache(model.cfg, {
+        batch: b,
+        maxLen: p + maxNew - 1,
+        dtype: model.embed.weight.dtype === "f16" ? "f16" : "f32",
+        leftPad: prompts.map((r) => p - r.length),
+      }),
+      state: new DecodeState({ vocabSize: model.cfg.vocabSize, maxNew, context: prompts, penalty }),
+    };
   const rows = prompts.map(() => ({ tokens: [] as number[], finished: false }));
   const eos = new Set(o.eosTokenIds);
   let pending: { read: Promise<ArrayBuffer>; steps: number } | null = null;
@@ -126,8 +135,9 @@ export async function* generateChunks(
     });
     return { tokens: rows.map((r) => [...r.tokens]), finished: rows.map((r) => r.finished) };
   };
+  let kept = false;
   try {
-    T.noGrad(() => T.scope(() => prefill(model, prompts, p, cache, state, o)));
+    if (!opts.resume) T.noGrad(() => T.scope(() => prefill(model, prompts, p, cache, state, o)));
     T.gpu().flush();
     for (let step = 1; step <= maxNew; step++) {
       if (isReadPoint(step, chunk) || step === maxNew) {
@@ -137,6 +147,16 @@ export async function* generateChunks(
         if (prev) {
           yield await absorb(prev);
           if (rows.every((r) => r.finished)) break;
+          if (opts.stopEarly?.()) {
+            pending = null;
+            const last = await absorb(snap);
+            if (opts.keepCache) {
+              kept = true;
+              opts.keepCache(cache);
+            }
+            yield last;
+            return;
+          }
         }
       }
       if (step === maxNew) break;
@@ -152,7 +172,7 @@ export async function* generateChunks(
   } finally {
     // Settle a read still in flight (an early return), so its failure is never unhandled.
     await pending?.read.catch(() => {});
-    cache.release();
+    if (!kept) cache.release();
     state.release();
   }
 }
@@ -206,52 +226,6 @@ export function checkOptions(
     throw new TypeError("Cannot check stop strings without a tokenizer: pass `tokenizer`");
   }
   return { maxNew, chunk, stops };
-}
-
-/** Runs the left-padded prompts through the model, filling the cache, and picks token 0. */
-function prefill(
-  model: Decoder,
-  prompts: number[][],
-  p: number,
-  cache: KvCache,
-  state: DecodeState,
-  o: StepSampling & { padTokenId: number },
-): void {
-  const b = prompts.length;
-  const ids = new Int32Array(b * p).fill(o.padTokenId);
-  const mask = new Int32Array(b * p);
-  const pos = new Int32Array(b * p);
-  prompts.forEach((row, r) => {
-    const pad = p - row.length;
-    ids.set(row, r * p + pad);
-    mask.fill(1, r * p + pad, (r + 1) * p);
-    // transformers: position_ids = cumsum(mask) - 1, padding at a harmless value.
-    for (let j = 0; j < row.length; j++) pos[r * p + pad + j] = j;
-  });
-  const h = model.hidden(T.tensor(ids, [b, p], { dtype: "i32" }), {
-    positions: T.tensor(pos, [b, p], { dtype: "i32" }),
-    keyMask: T.tensor(mask, [b, p], { dtype: "i32" }),
-    cache,
-  });
-  // Left padding puts every row's last prompt token in the last column.
-  sampleStep(lastLogits(model, T.slice(h, 1, p - 1, p)), state, { ...o, step: 0 });
-}
-
-function decodeStep(
-  model: Decoder,
-  cache: KvCache,
-  state: DecodeState,
-  o: StepSampling & { step: number },
-): void {
-  const h = model.hidden(state.next, { positions: state.positions, cache });
-  sampleStep(lastLogits(model, h), state, o);
-}
-
-/** f32 logits [B, V] for hidden states [B, 1, H]. */
-function lastLogits(model: Decoder, h: Tensor): Tensor {
-  const y = model.logits(h);
-  const flat = T.reshape(y, [y.shape[0], y.shape[2]]);
-  return flat.dtype === "f32" ? flat : T.cast(flat, "f32");
 }
 
 /**

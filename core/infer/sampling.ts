@@ -71,6 +71,11 @@ export interface DecodeStateOptions {
   lastPositions?: readonly number[];
   /** Keep the context set on the GPU (needed when the repetition penalty is not 1). */
   penalty?: boolean;
+  /**
+   * Each row's token 0, already chosen (a batch resumed with its cache): it is the last token of
+   * the row's context, the next input at the position of that token; `done` flags EOS rows.
+   */
+  pending?: { tokens: readonly number[]; done: readonly boolean[] };
 }
 
 /** GPU buffers one generation advances in place, step after step. */
@@ -102,11 +107,16 @@ export class DecodeState {
     this.vocabSize = v;
     this.maxNew = n;
     const keep = <X>(x: X) => T.keep(x);
-    this.tokens = keep(T.zeros([b, n], "i32"));
-    this.next = keep(T.zeros([b, 1], "i32"));
+    const pending = opts.pending;
+    const first = new Int32Array(b * n);
+    pending?.tokens.forEach((id, r) => first[r * n] = id);
+    this.tokens = keep(T.tensor(first, [b, n], { dtype: "i32" }));
+    const next = pending ? Int32Array.from(pending.tokens) : new Int32Array(b);
+    this.next = keep(T.tensor(next, [b, 1], { dtype: "i32" }));
     const last = opts.lastPositions ?? opts.context.map((c) => c.length - 1);
     this.positions = keep(T.tensor(Int32Array.from(last), [b, 1], { dtype: "i32" }));
-    this.done = keep(T.zeros([b], "u32"));
+    const done = Uint32Array.from({ length: b }, (_, r) => pending?.done[r] ? 1 : 0);
+    this.done = keep(T.tensor(done, [b], { dtype: "u32" }));
     if (opts.penalty) {
       const seen = new Uint32Array(b * v);
       opts.context.forEach((row, r) => {

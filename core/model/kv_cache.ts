@@ -26,6 +26,8 @@ export class KvCache {
   readonly values: Tensor[] = [];
   /** i32 [B, maxLen]: 0 on each row's left padding, 1 elsewhere (causality hides the future). */
   readonly mask: Tensor;
+  /** Each row's first real column (its left padding): its tokens fill [start, length). */
+  readonly starts: readonly number[];
   /** Positions written so far; the decoder advances it after each forward. */
   length = 0;
 
@@ -44,6 +46,7 @@ export class KvCache {
     }
     this.batch = batch;
     this.maxLen = maxLen;
+    this.starts = [...pad];
     const shape = [batch, cfg.numKvHeads, maxLen, cfg.headDim];
     // Zeroed once: attention multiplies masked probabilities (0) by cache values, and stale pool
     // memory may hold NaN bit patterns.
@@ -87,6 +90,35 @@ export class KvCache {
       buffers: [k.buffer("cache"), v.buffer("cache"), ck.buffer("cache"), cv.buffer("cache")],
       workgroups: T.grid(Math.ceil(n / 256)),
     });
+  }
+
+  /**
+   * Copies row `from`'s last `n` positions of `src` (a cache of the same model) to row `to` of
+   * this cache, ending at column `end`: a row moves between batches without being recomputed.
+   */
+  copyRow(src: KvCache, rows: { from: number; to: number; n: number; end: number }): void {
+    const { from, to, n, end } = rows;
+    const [, h, , d] = this.keys[0].shape;
+    if (src.keys.length !== this.keys.length || src.keys[0].dtype !== this.keys[0].dtype) {
+      throw new TypeError("Cannot copy between KV caches of different models or dtypes");
+    }
+    if (n > src.length - src.starts[from] || end > this.maxLen || end - n < this.starts[to]) {
+      throw new RangeError(
+        `Cannot copy ${n} positions of row ${from} (holding ${
+          src.length - src.starts[from]
+        }) to columns [${end - n}, ${end}) of row ${to} (its tokens start at ${this.starts[to]})`,
+      );
+    }
+    const bytes = this.keys[0].dtype === "f16" ? 2 : 4, g = T.gpu();
+    for (let l = 0; l < this.keys.length; l++) {
+      for (const [a, b] of [[src.keys[l], this.keys[l]], [src.values[l], this.values[l]]]) {
+        for (let head = 0; head < h; head++) {
+          const at = ((from * h + head) * src.maxLen + src.length - n) * d * bytes;
+          const to_ = ((to * h + head) * this.maxLen + end - n) * d * bytes;
+          g.copy(a.buffer("cache copy"), at, b.buffer("cache copy"), to_, n * d * bytes);
+        }
+      }
+    }
   }
 
   release(): void {

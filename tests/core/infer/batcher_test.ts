@@ -190,6 +190,19 @@ Deno.test("requests arriving during a batch join it and finish first; every row 
   assert.equal(long.completionTokens, 60);
 });
 
+Deno.test("with continuous: false a request arriving during a batch waits for it", async () => {
+  const engine = new Batcher(model, { tokenizer: letters, chunk: 2, continuous: false });
+  const [p, q] = prompts(2);
+  const long = engine.submit({ prompt: p, maxNewTokens: 30 })[0];
+  const it = long[Symbol.asyncIterator]();
+  await it.next(); // the batch runs
+  const short = engine.submit({ prompt: q, maxNewTokens: 4 })[0];
+  assert.equal(await drain(short), await alone(q, { maxNewTokens: 4 }));
+  assert.equal(long.finishReason, "length");
+  await it.return!(undefined);
+  assert.deepEqual([engine.stats.batches, engine.stats.refills], [2, 0]);
+});
+
 Deno.test("cancelled rows leave the queue and a batch whose rows all left stops", async () => {
   const g = T.gpu();
   const read = g.read;
