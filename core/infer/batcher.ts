@@ -335,10 +335,15 @@ export class Batcher {
     return rows;
   }
 
-  /** Whether the oldest waiting row could join `going` (so restarting the batch gains a row). */
+  /**
+   * Whether the oldest waiting row could join `going` (so restarting the batch gains a row) and
+   * the batch has at least two chunks of steps left: a refill costs a few steps (the GPU queue
+   * drains, the new rows' prefill, a read-back), so a batch about to end is left to end.
+   */
   #canRefill(going: readonly Row[]): boolean {
     const head = this.#queue[0];
-    return this.#continuous && going.length > 0 && going.length < this.maxBatch &&
+    const left = Math.max(0, ...going.map((r) => r.init.maxNew - r.completionTokens));
+    return this.#continuous && left >= 2 * this.#chunk && going.length < this.maxBatch &&
       head !== undefined &&
       head.init.key === going[0].init.key && this.#pick(going).length > going.length;
   }
