@@ -336,16 +336,17 @@ export class Batcher {
   }
 
   /**
-   * Whether the oldest waiting row could join `going` (so restarting the batch gains a row) and
-   * the batch has at least two chunks of steps left: a refill costs a few steps (the GPU queue
-   * drains, the new rows' prefill, a read-back), so a batch about to end is left to end.
+   * Whether waiting rows can join `going` and it pays: a refill delays every row going by about
+   * a chunk of steps (the GPU queue drains, the new rows' prefill and read-backs), and spares each
+   * joining row the steps the batch has left. Rows only join behind the oldest waiting row's key.
    */
   #canRefill(going: readonly Row[]): boolean {
     const head = this.#queue[0];
+    if (!this.#continuous || !going.length || going.length >= this.maxBatch) return false;
+    if (head === undefined || head.init.key !== going[0].init.key) return false;
+    const joining = this.#pick(going).length - going.length;
     const left = Math.max(0, ...going.map((r) => r.init.maxNew - r.completionTokens));
-    return this.#continuous && left >= 2 * this.#chunk && going.length < this.maxBatch &&
-      head !== undefined &&
-      head.init.key === going[0].init.key && this.#pick(going).length > going.length;
+    return joining > 0 && joining * left >= going.length * this.#chunk;
   }
 
   /**
