@@ -25,13 +25,14 @@ export async function evalCommand(argv: string[]): Promise<number> {
   await initGpu();
   if (args.task) {
     const chat = await ChatModel.load(args, registries);
+    const meter = new ProgressMeter();
     try {
-      const meter = new ProgressMeter();
       const result = await evaluate(chat, args, { onProgress: meter.onProgress });
       meter.finish();
       console.log(formatScores(result.categories));
       if (args.save_dir) console.error(`Saved results.json and results.log to ${args.save_dir}`);
     } finally {
+      meter.finish(); // an error then starts on its own line
       chat.release();
     }
   }
@@ -48,8 +49,8 @@ export async function runPredict(args: Args, registries: Registries): Promise<vo
   }
   const examples = await predictExamples(args, registries);
   const chat = await ChatModel.load(args, registries);
+  const meter = new ProgressMeter();
   try {
-    const meter = new ProgressMeter();
     const result = await predict(chat, examples, args, { onProgress: meter.onProgress });
     meter.finish();
     await savePredictions(args.output_dir, result);
@@ -58,6 +59,7 @@ export async function runPredict(args: Args, registries: Registries): Promise<vo
       `Saved generated_predictions.jsonl and predict_results.json to ${args.output_dir}`,
     );
   } finally {
+    meter.finish();
     chat.release();
   }
 }

@@ -9,8 +9,12 @@ export async function exportCommand(argv: string[]): Promise<number> {
   const { args, registries } = await commandConfig(argv, { command: "export" });
   await initGpu();
   const meter = new ProgressMeter();
-  const written = await exportModel(args, registries, { onProgress: meter.onProgress });
-  meter.finish();
+  let written: string;
+  try {
+    written = await exportModel(args, registries, { onProgress: meter.onProgress });
+  } finally {
+    meter.finish(); // an error then starts on its own line
+  }
   console.error(`Exported the model to ${written}`);
   return 0;
 }
