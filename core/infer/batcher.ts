@@ -342,7 +342,10 @@ export class Batcher {
    */
   #canRefill(going: readonly Row[]): boolean {
     const head = this.#queue[0];
-    if (!this.#continuous || !going.length || going.length >= this.maxBatch) return false;
+    // NOTE: not with learned positions: a resumed row decodes padding past its own budget (to the
+    // batch's), which could run beyond the position table; static batches are sized to avoid it.
+    if (!this.#continuous || this.model.cfg.learnedPositions) return false;
+    if (!going.length || going.length >= this.maxBatch) return false;
     if (head === undefined || head.init.key !== going[0].init.key) return false;
     const joining = this.#pick(going).length - going.length;
     const left = Math.max(0, ...going.map((r) => r.init.maxNew - r.completionTokens));

@@ -203,6 +203,26 @@ Deno.test("with continuous: false a request arriving during a batch waits for it
   assert.deepEqual([engine.stats.batches, engine.stats.refills], [2, 0]);
 });
 
+Deno.test("a model with learned positions keeps static batches", async () => {
+  const gpt2 = (await loadModel(
+    new URL("../../fixtures/models/gpt2", import.meta.url).pathname,
+    new Registry<ModelFamily>("model", modelFamilies),
+  )).model;
+  try {
+    const engine = new Batcher(gpt2, { tokenizer: letters, chunk: 2 });
+    const [p, q] = prompts(2);
+    const long = engine.submit({ prompt: p, maxNewTokens: 30 })[0];
+    const it = long[Symbol.asyncIterator]();
+    await it.next(); // the batch runs
+    await drain(engine.submit({ prompt: q, maxNewTokens: 4 })[0]);
+    assert.equal(long.finishReason, "length");
+    await it.return!(undefined);
+    assert.deepEqual([engine.stats.batches, engine.stats.refills], [2, 0]);
+  } finally {
+    gpt2.release();
+  }
+});
+
 Deno.test("cancelled rows leave the queue and a batch whose rows all left stops", async () => {
   const g = T.gpu();
   const read = g.read;
