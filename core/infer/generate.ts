@@ -8,7 +8,7 @@ import type { Decoder } from "../model/decoder.ts";
 import { KvCache } from "../model/kv_cache.ts";
 import * as T from "../tensor/mod.ts";
 import { decodeStep, prefill } from "./forward.ts";
-import { type Resume, resumeBatch } from "./resume.ts";
+import { cacheDtype, type Resume, resumeBatch } from "./resume.ts";
 import { DecodeState, rowSettings, samplingDefaults, type StepSampling } from "./sampling.ts";
 import { findStop, type TextDecoding, TextStream } from "./streamer.ts";
 
@@ -102,7 +102,7 @@ export async function* generateChunks(
       cache: new KvCache(model.cfg, {
         batch: b,
         maxLen: p + maxNew - 1,
-        dtype: model.embed.weight.dtype === "f16" ? "f16" : "f32",
+        dtype: cacheDtype(model),
         leftPad: prompts.map((r) => p - r.length),
       }),
       state: new DecodeState({ vocabSize: model.cfg.vocabSize, maxNew, context: prompts, penalty }),

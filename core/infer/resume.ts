@@ -9,6 +9,11 @@ import * as T from "../tensor/mod.ts";
 import { prefill } from "./forward.ts";
 import { DecodeState, type StepSampling } from "./sampling.ts";
 
+/** The KV cache's element type: the model's compute dtype. */
+export function cacheDtype(model: Decoder): "f16" | "f32" {
+  return model.embed.weight.dtype === "f16" ? "f16" : "f32";
+}
+
 /** Where each row of a resumed batch comes from. */
 export interface Resume {
   /**
@@ -36,7 +41,7 @@ export async function resumeBatch(
   },
 ): Promise<{ cache: KvCache; state: DecodeState }> {
   const { cache: old, from } = o.resume;
-  const dtype = model.embed.weight.dtype === "f16" ? "f16" : "f32";
+  const dtype = cacheDtype(model);
   let fresh: KvCache | undefined;
   try {
     if (from.length !== prompts.length) {
