@@ -70,6 +70,19 @@ export function disabledFromEnv(): Feature[] {
   return raw.split(",").map((s) => s.trim()).filter(Boolean) as Feature[];
 }
 
+/**
+ * Leaves wgpu one backend on Linux: Vulkan. Probing OpenGL loads glvnd's libEGL, whose
+ * thread-exit cleanup can race its own unload at process exit and corrupt the heap (seen as
+ * "corrupted size vs. prev_size" or a SIGSEGV after all work finished); compute needs Vulkan
+ * there anyway. A `DENO_WEBGPU_BACKEND` the user set is kept. Must run before the first adapter.
+ */
+export function preferVulkanOnLinux(): void {
+  if (Deno.build.os !== "linux") return;
+  try {
+    if (!Deno.env.get("DENO_WEBGPU_BACKEND")) Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
+  } catch { /* without --allow-env wgpu probes every backend, as before */ }
+}
+
 export class Gpu {
   readonly device: GPUDevice;
   readonly adapterName: string;
@@ -353,13 +366,17 @@ async function open(opts: GpuOptions): Promise<Gpu> {
       "Cannot find WebGPU in this Deno: use Deno 2.9 or later (npm install -g deno@2.9.6)",
     );
   }
+  preferVulkanOnLinux();
   const adapter = await navigator.gpu.requestAdapter({
     powerPreference: opts.powerPreference ?? "high-performance",
   });
   if (!adapter) {
     throw new Error(
       "Cannot find a GPU adapter: install a Vulkan driver (on Debian: apt-get install " +
-        "mesa-vulkan-drivers libvulkan1 for the CPU adapter llvmpipe, or your GPU vendor's driver)",
+        "mesa-vulkan-drivers libvulkan1 for the CPU adapter llvmpipe, or your GPU vendor's driver); " +
+        `wgpu backends tried: ${
+          Deno.env.get("DENO_WEBGPU_BACKEND") ?? "all"
+        } (env DENO_WEBGPU_BACKEND)`,
     );
   }
   const disabled = new Set([...(opts.disable ?? []), ...disabledFromEnv()]);

@@ -21,6 +21,23 @@ Deno.test("LLAMAFORGE_DISABLE hides shader-f16 and subgroups from the device", a
   assert.deepEqual(full.sort(), [...g.features].sort(), "unmasked run sees the same features");
 });
 
+Deno.test({
+  name:
+    "on Linux the device comes from Vulkan alone, so libEGL (which can crash at exit) stays out",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const code = `import { initGpu } from "./core/tensor/mod.ts"; await initGpu();
+      const maps = Deno.readTextFileSync("/proc/self/maps");
+      console.log(JSON.stringify([Deno.env.get("DENO_WEBGPU_BACKEND"), maps.includes("libEGL")]));`;
+    // This process has set the variable already and children inherit it; empty counts as unset.
+    const env = { DENO_WEBGPU_BACKEND: "" };
+    assert.deepEqual(JSON.parse(await runScript(code, env)), ["vulkan", false]);
+    // A backend list the user chose is kept, and with GL in it libEGL is loaded: the check can fail.
+    const chosen = JSON.parse(await runScript(code, { DENO_WEBGPU_BACKEND: "vulkan,gl" }));
+    assert.deepEqual(chosen, ["vulkan,gl", true]);
+  },
+});
+
 Deno.test("an f16 tensor op on an adapter without shader-f16 fails naming the feature", async () => {
   const code = `import * as T from "./core/tensor/mod.ts"; await T.initGpu();
     try { T.exp(T.tensor([1, 2], [2], { dtype: "f16" })); console.log("no error"); }
