@@ -133,8 +133,38 @@ function checkMethod(a: Mutable<Args>, c: RuleContext): void {
       } with pref_loss "${a.pref_loss}": it applies to sigmoid only`,
     );
   }
+  if (a.stage === "dpo") checkPreference(a, c, usesRef);
   if (a.pissa_init && (a.stage === "ppo" || a.stage === "kto" || usesRef)) {
     c.fail(TypeError, `Cannot use ${c.at("pissa_init")} in stage ${a.stage}`);
+  }
+}
+
+/** What the dpo stage does not do yet, refused rather than trained differently. */
+function checkPreference(a: Mutable<Args>, c: RuleContext, usesRef: boolean): void {
+  if (a.pref_loss === "kto_pair") {
+    c.fail(
+      TypeError,
+      `Unsupported value "kto_pair" for ${
+        c.at("pref_loss")
+      }: use sigmoid, hinge, ipo, orpo or simpo (or stage kto, not implemented yet)`,
+    );
+  }
+  if (!usesRef) return;
+  if (a.ref_model !== undefined) {
+    c.fail(
+      TypeError,
+      `Cannot use ${
+        c.at("ref_model")
+      } yet: the reference is the model being trained as it starts (LoRA adapters off, or a frozen copy for full and freeze); remove the key`,
+    );
+  }
+  if (a.finetuning_type === "lora" && a.additional_target?.length) {
+    c.fail(
+      TypeError,
+      `Cannot use ${
+        c.at("additional_target")
+      } with pref_loss "${a.pref_loss}" yet: the reference (the model with its adapters off) would see the trained modules`,
+    );
   }
 }
 

@@ -69,6 +69,20 @@ export function setLoraDropout(model: Module, seed: number | null): void {
   });
 }
 
+/** Runs `fn` with every LoRA layer passing its base through alone (PEFT's disable_adapter). */
+export function withAdaptersDisabled<R>(model: Module, fn: () => R): R {
+  const layers = loraModules(model).map(([, m]) => m);
+  if (layers.length === 0) {
+    throw new TypeError("Cannot disable LoRA adapters: the model has no LoRA layer");
+  }
+  layers.forEach((m) => m.disabled = true);
+  try {
+    return fn();
+  } finally {
+    layers.forEach((m) => m.disabled = false);
+  }
+}
+
 /**
  * Gives the module at `path` its own copies of parameters it shares with other modules (tied
  * embeddings), as PEFT's ModulesToSaveWrapper trains a copy. Returns the untied names.

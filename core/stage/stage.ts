@@ -55,6 +55,10 @@ export interface LossOptions {
   readonly numItems?: number;
   /** Rows of logits computed at once (default 1024), so a large vocabulary fits one binding. */
   readonly logitRows?: number;
+  /** The model as it was before training (adapters off, or a frozen copy): DPO's reference. */
+  readonly reference?: CausalLM;
+  /** The run's arguments, for stages with keys of their own (pref_beta, pref_loss, ...). */
+  readonly args?: Readonly<Args>;
 }
 
 export interface Stage<F = Feature, B = HostBatch> extends Plugin {
@@ -63,6 +67,8 @@ export interface Stage<F = Feature, B = HostBatch> extends Plugin {
   prepare(examples: readonly Example[], ctx: StageContext): Prepared<F>;
   /** Pads and stacks features into one batch (LlamaFactory's data collator for the stage). */
   collate(features: readonly F[], opts: StageCollateOptions): B;
+  /** Whether loss() needs `opts.reference` under these arguments (DPO's sigmoid, hinge, ipo). */
+  usesReference?(args: Readonly<Args>): boolean;
   /** The scalar training loss of `model` on `batch` (f32, differentiable). */
   loss(model: CausalLM, batch: B, opts?: LossOptions): Tensor;
 }

@@ -158,6 +158,8 @@ export class LoraLinear extends Module {
   readonly useDora: boolean;
   /** Dropout mask seed of the current step (set per step by the trainer); null = no dropout. */
   dropoutSeed: number | null = null;
+  /** The base layer alone, as PEFT's disable_adapter() (DPO's reference log-probs). */
+  disabled = false;
   /** PiSSA's initial factors (host copies), so a trained adapter converts to plain LoRA. */
   pissaInit: { a: Float32Array; b: Float32Array } | null = null;
 
@@ -240,6 +242,7 @@ export class LoraLinear extends Module {
 
   forward(x: Tensor): Tensor {
     const base = this.base;
+    if (this.disabled) return base.forward(x);
     if (base instanceof QuantLinear) return this.#quantForward(x, base);
     return loraLinear(x, {
       weight: base.weight,

@@ -6,7 +6,9 @@ import type { Args } from "../config/schema.ts";
 import type { HostBatch } from "../data/collate.ts";
 import { fillIdentity, loadDatasets } from "../data/loader.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
-import { setLoraDropout } from "../method/lora_model.ts";
+import { setLoraDropout, withAdaptersDisabled } from "../method/lora_model.ts";
+import type { Decoder } from "../model/decoder.ts";
+import type { CausalLM, Stage } from "../stage/stage.ts";
 import { loadModel, quantizationOf } from "../model/load.ts";
 import type { Registries } from "../plugins.ts";
 import { prepareSplits } from "../stage/prepare.ts";
@@ -113,6 +115,7 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
     }`,
   );
 
+  const ref = await referenceOf(stage, args, model, modelDir, r);
   const padTokenId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
   const batches = (features: Feature[], size: number, shuffle: boolean): TrainData<HostBatch> => ({
     length: Math.ceil(features.length / size),
@@ -135,6 +138,8 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
       return stage.loss(model, batch, {
         gradientCheckpointing: args.gradient_checkpointing,
         numItems: ctx.numItems,
+        reference: ref?.model,
+        args,
       });
     },
     trainData: batches(splits.train, args.per_device_train_batch_size, true),
@@ -150,8 +155,35 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
   try {
     return await trainer.train();
   } finally {
+    ref?.release();
     model.release();
   }
+}
+
+/**
+ * The reference a stage compares with (DPO), as LlamaFactory's create_ref_model makes it: for
+ * LoRA the model itself with its adapters off, otherwise a frozen second copy of the base.
+ */
+async function referenceOf(
+  stage: Stage,
+  args: Args,
+  model: Decoder,
+  modelDir: string,
+  r: Registries,
+): Promise<{ model: CausalLM; release(): void } | undefined> {
+  if (!stage.usesReference?.(args)) return undefined;
+  if (args.finetuning_type === "lora") {
+    const off = <R>(fn: () => R) => withAdaptersDisabled(model, fn);
+    return {
+      model: {
+        hidden: (ids, o) => off(() => model.hidden(ids, o)),
+        logits: (h) => off(() => model.logits(h)),
+      },
+      release() {},
+    };
+  }
+  const copy = (await loadModel(modelDir, r.models, { quantization: quantizationOf(args) })).model;
+  return { model: copy, release: () => copy.release() };
 }
 
 function trainerOptions(a: Args, progress?: boolean): TrainerOptions {

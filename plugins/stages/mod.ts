@@ -1,8 +1,9 @@
 // The built-in training stages, listed explicitly.
 import type { Stage } from "../../core/stage/stage.ts";
+import { dpo } from "./dpo.ts";
 import { pt } from "./pt.ts";
 import { sft } from "./sft.ts";
 
-export { pt, sft };
+export { dpo, pt, sft };
 
-export const stages: readonly Stage[] = [pt, sft];
+export const stages: readonly Stage[] = [pt, sft, dpo];
