@@ -19,15 +19,23 @@ export function trainValues(): Record<string, string> {
   };
 }
 
-/** Lists the datasets of `opts.dir` into `sel`, keeping its selection (identity at first). */
+/**
+ * Lists the datasets of `opts.dir` that suit `opts.stage` into `sel`, keeping its selection
+ * (identity at first; the first dataset when none of the kept ones is listed).
+ */
 export async function loadDatasets(
   sel: HTMLSelectElement,
-  opts: { dir: string; show: (msg: string | undefined) => void },
+  opts: { dir: string; stage?: string; show: (msg: string | undefined) => void },
 ): Promise<void> {
   const keep = selectedValues(sel);
   try {
-    const { datasets } = await call<{ datasets: string[] }>(`/api/datasets?dir=${q(opts.dir)}`);
-    const on = keep.length ? keep : savedSelection(sel.id) ?? ["identity"];
+    const stage = opts.stage ? `&stage=${q(opts.stage)}` : "";
+    const { datasets } = await call<{ datasets: string[] }>(
+      `/api/datasets?dir=${q(opts.dir)}${stage}`,
+    );
+    let on = (keep.length ? keep : savedSelection(sel.id) ?? ["identity"])
+      .filter((d) => datasets.includes(d));
+    if (!on.length) on = datasets.slice(0, 1);
     setOptions(sel, datasets, { selected: on });
     opts.show(undefined);
   } catch (e) {
@@ -51,8 +59,14 @@ export function initTrain(): RunView {
     onProgress: (e) => chart.add(e),
   });
   const show = (msg: string | undefined) => view.error(msg);
-  const datasets = () => loadDatasets(select("dataset"), { dir: input("dataset_dir").value, show });
+  const datasets = () =>
+    loadDatasets(select("dataset"), {
+      dir: input("dataset_dir").value,
+      stage: select("stage").value,
+      show,
+    });
   input("dataset_dir").addEventListener("change", datasets);
+  select("stage").addEventListener("change", datasets);
 
   $("preview-data").addEventListener("click", async () => {
     const name = selectedValues(select("dataset"))[0] ?? "";

@@ -2,6 +2,7 @@
 // evaluation tasks, and the adapters found under saves/.
 import { Hono } from "hono";
 import { join } from "node:path";
+import { PAIRWISE_STAGES } from "../../core/data/loader.ts";
 import { catalogue } from "../../plugins/models/catalogue.ts";
 import { listAdapters } from "../adapters.ts";
 import { checkPath } from "../paths.ts";
@@ -23,7 +24,13 @@ export function dataRoutes(ctx: BoardContext): Hono {
 
   app.get("/api/datasets", async (c) => {
     const dir = checkPath(root, c.req.query("dir") ?? "data", { key: "dataset_dir" });
-    return c.json({ datasets: Object.keys(await datasetInfo(dir)) });
+    const info = await datasetInfo(dir), stage = c.req.query("stage");
+    // As LlamaBoard's list_datasets: rm and dpo see ranking datasets only, other stages the rest.
+    const fits = (name: string) =>
+      stage === undefined ||
+      ((info[name] as { ranking?: boolean })?.ranking === true) ===
+        PAIRWISE_STAGES.includes(stage);
+    return c.json({ datasets: Object.keys(info).filter(fits) });
   });
 
   app.get("/api/datasets/preview", async (c) => {

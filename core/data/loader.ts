@@ -208,7 +208,8 @@ function checkFormat(attr: DatasetAttr, formats: Registry<DatasetFormat>): Datas
   );
 }
 
-const PAIRWISE = ["rm", "dpo"];
+/** Stages that train on ranking (chosen/rejected) datasets. */
+export const PAIRWISE_STAGES: readonly string[] = ["rm", "dpo"];
 
 /** Loads one dataset: read, num_samples, max_samples, then convert (LlamaFactory's order). */
 export async function loadDataset(
@@ -216,7 +217,7 @@ export async function loadDataset(
   opts: LoadOptions,
 ): Promise<{ examples: Example[]; warning?: string }> {
   const format = checkFormat(attr, opts.formats);
-  if (opts.stage !== undefined && PAIRWISE.includes(opts.stage) !== attr.ranking) {
+  if (opts.stage !== undefined && PAIRWISE_STAGES.includes(opts.stage) !== attr.ranking) {
     throw new TypeError(
       `Cannot use dataset "${attr.name}" in stage ${opts.stage}: ` +
         (attr.ranking

@@ -114,7 +114,12 @@ Deno.test("the Train tab groups LoRA, freeze, RLHF and evaluation keys apart, ea
 Deno.test("board lists datasets and previews the first records of identity", async () => {
   await using s = serve();
   const list = await (await fetch(`${s.base}/api/datasets?dir=data`)).json();
-  assert.ok(list.datasets.includes("identity"));
+  assert.ok(list.datasets.includes("identity") && list.datasets.includes("dpo_demo"));
+  // A stage sees the datasets it can train on: ranking ones for dpo, the others for sft.
+  const dpo = await (await fetch(`${s.base}/api/datasets?dir=data&stage=dpo`)).json();
+  assert.deepEqual(dpo.datasets, ["dpo_demo"]);
+  const sft = await (await fetch(`${s.base}/api/datasets?dir=data&stage=sft`)).json();
+  assert.deepEqual(sft.datasets, list.datasets.filter((d: string) => d !== "dpo_demo"));
   const res = await fetch(`${s.base}/api/datasets/preview?dir=data&name=identity&n=2`);
   assert.equal(res.status, 200);
   const got = await res.json();

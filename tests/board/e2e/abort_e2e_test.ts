@@ -21,6 +21,15 @@ e2eTest(
     const { page } = e;
     const t0 = performance.now();
     await openBoard(e);
+    // Stage dpo lists the ranking datasets alone; sft brings the others back.
+    const listed = `[...document.querySelectorAll("#dataset option")].map((o) => o.value).join()`;
+    await page.selectOption("#stage", "dpo");
+    await page.waitForFunction(`${listed} === "dpo_demo"`, null, { timeout: 10_000 });
+    await page.selectOption("#stage", "sft");
+    await page.waitForFunction(`${listed}.split(",").includes("identity")`, null, {
+      timeout: 10_000,
+    });
+    assert.ok(!(await page.evaluate(listed) as string).includes("dpo_demo"));
     await page.selectOption("#finetuning_type", "lora");
     await page.selectOption("#dataset", ["identity"]);
     await setField(page, "max_steps", "100000");
