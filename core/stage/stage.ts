@@ -59,6 +59,8 @@ export interface LossOptions {
   readonly reference?: CausalLM;
   /** The run's arguments, for stages with keys of their own (pref_beta, pref_loss, ...). */
   readonly args?: Readonly<Args>;
+  /** Takes a scalar metric of the batch (DPO's rewards/chosen, ...) for the training logs. */
+  readonly metric?: (name: string, value: Tensor) => void;
 }
 
 export interface Stage<F = Feature, B = HostBatch> extends Plugin {

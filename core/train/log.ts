@@ -14,6 +14,10 @@ export interface TrainerLogLine {
   total_steps: number;
   loss?: number;
   eval_loss?: number;
+  /** Mean chosen reward of the preference stages (TRL's rewards/chosen). */
+  reward?: number;
+  /** Share of pairs whose chosen reward beats the rejected one (rewards/accuracies). */
+  accuracy?: number;
   lr?: number;
   epoch?: number;
   percentage: number;
@@ -31,6 +35,8 @@ const ORDER: (keyof TrainerLogLine)[] = [
   "total_steps",
   "loss",
   "eval_loss",
+  "reward",
+  "accuracy",
   "lr",
   "epoch",
   "percentage",
@@ -40,7 +46,16 @@ const ORDER: (keyof TrainerLogLine)[] = [
   "total_tokens",
 ];
 // Python floats there; written "2.0", not "2", and "1e-05", not "0.00001".
-const FLOATS = new Set(["loss", "eval_loss", "lr", "epoch", "percentage", "throughput"]);
+const FLOATS = new Set([
+  "loss",
+  "eval_loss",
+  "reward",
+  "accuracy",
+  "lr",
+  "epoch",
+  "percentage",
+  "throughput",
+]);
 
 /** Keys that transformers writes as floats in trainer_state.json and *_results.json. */
 export const HF_FLOATS: ReadonlySet<string> = new Set([

@@ -38,6 +38,8 @@ export interface LossContext {
    * return the summed token loss divided by it.
    */
   numItems?: number;
+  /** Reports a scalar of this micro-batch (DPO's rewards/chosen, ...), averaged into the logs. */
+  metric?: (name: string, value: Tensor) => void;
 }
 
 export type IntervalStrategy = "no" | "steps" | "epoch";

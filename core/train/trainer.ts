@@ -107,6 +107,8 @@ interface Run {
   lossSum: Tensor;
   /** The last step's gradient norm (before clipping), on the GPU. */
   norm: Tensor | null;
+  /** Sums of the loss's own metrics since the last log (each step's micro-batch mean), on the GPU. */
+  metricSums: Map<string, Tensor>;
   stepsSinceLog: number;
   /** Host sum of the step losses read back so far. */
   lossTotal: number;
@@ -173,6 +175,7 @@ export class Trainer<B extends TrainBatch> {
         : { epoch: 0, batch: 0 },
       lossSum: keep(zeros([])),
       norm: null,
+      metricSums: new Map(),
       stepsSinceLog: 0,
       lossTotal: 0,
       startStep: state.globalStep,
@@ -192,6 +195,7 @@ export class Trainer<B extends TrainBatch> {
       run.progress.finish();
       run.lossSum.release();
       run.norm?.release();
+      run.metricSums.forEach((t) => t.release());
       optimizer.release();
       optimizer.zeroGrad();
       this.#run = null;
@@ -332,7 +336,19 @@ export class Trainer<B extends TrainBatch> {
       group.forEach((b, micro) =>
         scope(() => {
           const seed = stepSeed(this.args.seed, state.globalStep, micro);
-          const ctx = { globalStep: state.globalStep, micro, seed, training: true, numItems };
+          const metric = (name: string, value: Tensor) => {
+            let sum = run.metricSums.get(name);
+            if (!sum) run.metricSums.set(name, sum = keep(zeros([])));
+            addInPlace(sum, noGrad(() => scale(value, 1 / group.length)).view([]));
+          };
+          const ctx = {
+            globalStep: state.globalStep,
+            micro,
+            seed,
+            training: true,
+            numItems,
+            metric,
+          };
           const loss = scalarLoss(this.#init.loss(b, ctx));
           const scaled = numItems === undefined ? scale(loss, 1 / group.length) : loss;
           backward(scaled);
@@ -363,11 +379,9 @@ export class Trainer<B extends TrainBatch> {
 
   async #logLoss(run: Run, lr: number): Promise<void> {
     const { state } = run;
-    const packed = scope(() =>
-      noGrad(() =>
-        run.norm ? concat([run.lossSum.view([1]), run.norm.view([1])], 0) : run.lossSum.view([1])
-      )
-    );
+    const metrics = [...run.metricSums];
+    const parts = [run.lossSum, ...(run.norm ? [run.norm] : []), ...metrics.map(([, t]) => t)];
+    const packed = scope(() => noGrad(() => concat(parts.map((t) => t.view([1])), 0)));
     let host: ArrayLike<number>;
     try {
       host = await packed.data(); // the one read-back of this logging interval
@@ -382,6 +396,10 @@ export class Trainer<B extends TrainBatch> {
       epoch: state.epoch,
       step: state.globalStep,
     };
+    const offset = run.norm ? 2 : 1;
+    metrics.forEach(([name], k) => entry[name] = host[offset + k] / run.stepsSinceLog);
+    run.metricSums.forEach((t) => t.release());
+    run.metricSums.clear();
     run.lossTotal += host[0];
     run.stepsSinceLog = 0;
     run.lossSum.release();
@@ -412,6 +430,9 @@ export class Trainer<B extends TrainBatch> {
       total_steps: plan.total,
       loss: entry.loss,
       eval_loss: entry.eval_loss,
+      // LlamaFactory's LogCallback names for the preference stages' metrics.
+      reward: entry["rewards/chosen"],
+      accuracy: entry["rewards/accuracies"],
       lr: entry.learning_rate,
       epoch: entry.epoch,
       percentage: pyRound((state.globalStep / plan.total) * 100, 2),

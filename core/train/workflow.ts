@@ -140,6 +140,7 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
         numItems: ctx.numItems,
         reference: ref?.model,
         args,
+        metric: ctx.metric,
       });
     },
     trainData: batches(splits.train, args.per_device_train_batch_size, true),

@@ -22,6 +22,8 @@ export interface PreferenceOptions {
   /** simpo_gamma. */
   readonly simpoGamma?: number;
   readonly gradientCheckpointing?: boolean;
+  /** Takes TRL's metrics of the batch: rewards/chosen, rewards/rejected, rewards/accuracies, ... */
+  readonly metric?: (name: string, value: T.Tensor) => void;
 }
 
 /** Whether the loss compares with a reference model (LlamaFactory's use_ref_model). */
@@ -114,6 +116,8 @@ export function preferenceLoss(
   });
   const chosen = T.slice(logps, 0, 0, pairs), rejected = T.slice(logps, 0, pairs);
   let losses: T.Tensor;
+  // The rewards TRL reports: beta x the log-ratio to the reference (x the log-prob without one).
+  let rewards = () => [T.scale(chosen, beta), T.scale(rejected, beta)];
   if (usesReference(opts.loss)) {
     if (!opts.reference) {
       throw new TypeError(
@@ -121,7 +125,12 @@ export function preferenceLoss(
       );
     }
     const ref = T.noGrad(() => sequenceLogps(opts.reference!, batch, { average }));
-    const refMargin = T.sub(T.slice(ref, 0, 0, pairs), T.slice(ref, 0, pairs));
+    const refChosen = T.slice(ref, 0, 0, pairs), refRejected = T.slice(ref, 0, pairs);
+    const refMargin = T.sub(refChosen, refRejected);
+    rewards = () => [
+      T.scale(T.sub(chosen, refChosen), beta),
+      T.scale(T.sub(rejected, refRejected), beta),
+    ];
     const logits = T.sub(T.sub(chosen, rejected), refMargin);
     if (opts.loss === "sigmoid") {
       const ls = opts.labelSmoothing ?? 0;
@@ -154,7 +163,21 @@ export function preferenceLoss(
     );
     losses = T.sub(losses, T.scale(chosenAvg, ftx));
   }
+  if (opts.metric) T.noGrad(() => reportMetrics(opts.metric!, rewards(), [chosen, rejected]));
   return T.mean(losses);
+}
+
+function reportMetrics(
+  metric: (name: string, value: T.Tensor) => void,
+  [chosen, rejected]: T.Tensor[],
+  [chosenLogps, rejectedLogps]: T.Tensor[],
+): void {
+  metric("rewards/chosen", T.mean(chosen));
+  metric("rewards/rejected", T.mean(rejected));
+  metric("rewards/accuracies", T.mean(T.binaryRaw("gt", chosen, rejected)));
+  metric("rewards/margins", T.mean(T.sub(chosen, rejected)));
+  metric("logps/chosen", T.mean(chosenLogps));
+  metric("logps/rejected", T.mean(rejectedLogps));
 }
 
 function inverseCounts(batch: HostBatch, pairs: number): Float32Array {

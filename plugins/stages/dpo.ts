@@ -64,6 +64,7 @@ export const dpo: Stage = {
       simpoGamma: a.simpo_gamma,
       gradientCheckpointing: opts.gradientCheckpointing,
       reference: opts.reference,
+      metric: opts.metric,
     });
   },
 };

@@ -11,7 +11,7 @@ import { builtinRegistries } from "../../../plugins/mod.ts";
 const root = new URL("../../../", import.meta.url).pathname;
 const example = "examples/train_lora/tiny_lora_dpo.yaml";
 
-async function train(overrides: string[]): Promise<{ losses: number[]; files: string[] }> {
+async function train(overrides: string[]) {
   await initGpu();
   const out = await Deno.makeTempDir();
   const cwd = Deno.cwd();
@@ -26,10 +26,13 @@ async function train(overrides: string[]): Promise<{ losses: number[]; files: st
     ]);
     await runTraining(args, { registries: builtinRegistries(), progress: false, log: () => {} });
     const log = await Deno.readTextFile(`${out}/trainer_log.jsonl`);
-    const losses = log.trim().split("\n").map((l) => JSON.parse(l).loss).filter((x) =>
-      x !== undefined
-    );
-    return { losses, files: [...Deno.readDirSync(out)].map((e) => e.name) };
+    const lines = log.trim().split("\n").map((l) => JSON.parse(l)).filter((l) => "loss" in l);
+    return {
+      losses: lines.map((l) => l.loss),
+      accuracy: lines.map((l) => l.accuracy),
+      reward: lines.map((l) => l.reward),
+      files: [...Deno.readDirSync(out)].map((e) => e.name),
+    };
   } finally {
     Deno.chdir(cwd);
     await Deno.remove(out, { recursive: true });
@@ -39,10 +42,13 @@ async function train(overrides: string[]): Promise<{ losses: number[]; files: st
 for (const method of ["lora", "full"]) {
   Deno.test(`dpo with ${method}: the first loss is ln 2 against the starting model, then falls`, async () => {
     const lr = method === "lora" ? "learning_rate=5e-3" : "learning_rate=1e-3";
-    const { losses, files } = await train([`finetuning_type=${method}`, lr]);
+    const { losses, files, reward, accuracy } = await train([`finetuning_type=${method}`, lr]);
     assert.equal(losses.length, 4);
     assert.ok(Math.abs(losses[0] - Math.LN2) < 1e-4, `first loss ${losses[0]}`);
     assert.ok(losses[3] < Math.LN2 - 0.02, `losses ${losses}`);
+    // LlamaFactory's trainer_log fields: no pair is ahead at the start, some are at step 4.
+    assert.deepEqual([reward[0], accuracy[0]], [0, 0]);
+    assert.ok(accuracy[3] > 0 && reward[3] !== 0, `accuracy ${accuracy}, reward ${reward}`);
     const weights = method === "lora" ? "adapter_model.safetensors" : "model.safetensors";
     assert.ok(files.includes(weights), `${weights} missing from ${files}`);
   });

@@ -175,13 +175,33 @@ Deno.test("every pref_loss equals TRL's formula on host-side log-probs", async (
       dpo_label_smoothing: loss === "sigmoid" ? ls : 0,
       simpo_gamma: gamma,
     } as unknown as Args;
-    const l = T.scope(() => dpo.loss(policy, batch, { args, reference }));
+    const metrics = new Map<string, T.Tensor>();
+    const metric = (name: string, v: T.Tensor) => metrics.set(name, T.keep(v));
+    const l = T.scope(() => dpo.loss(policy, batch, { args, reference, metric }));
     const got = await l.item();
     l.release();
     assert.ok(
       Math.abs(got - want) < 2e-5 * Math.max(1, Math.abs(want)),
       `${loss}: ${got} vs ${want}`,
     );
+    // TRL's rewards: beta x log-ratio to the reference, or beta x the (mean) log-prob without one.
+    const [p, q] = loss === "sigmoid" || loss === "hinge"
+      ? [pol.sums, ref.sums]
+      : loss === "ipo"
+      ? [polAvg, refAvg]
+      : [polAvg, polAvg.map(() => 0)];
+    const reward = (i: number) => beta * (p[i] - q[i]);
+    const host = {
+      "rewards/chosen": mean(reward),
+      "rewards/rejected": mean((i) => reward(i + n)),
+      "rewards/accuracies": mean((i) => reward(i) > reward(i + n) ? 1 : 0),
+      "rewards/margins": mean((i) => reward(i) - reward(i + n)),
+    };
+    for (const [name, v] of Object.entries(host)) {
+      const m = await metrics.get(name)!.item();
+      assert.ok(Math.abs(m - v) < 1e-4 * Math.max(1, Math.abs(v)), `${loss} ${name}: ${m} vs ${v}`);
+    }
+    metrics.forEach((t) => t.release());
   }
   assert.throws(
     () => dpo.loss(policy, batch, { args: { pref_loss: "sigmoid", pref_beta: 0.1 } as Args }),
