@@ -3,8 +3,10 @@
 // the framework (io, data, config, model, methods, stages, trainer, inference).
 // NOTE: core went from 15000 to 15500 with QLoRA (quantized loading, QuantLinear) and the
 // block-size/split-K matmul choice, then to 15700 with continuous batching (KV cache hand-over)
-// and progress for eval/predict/export; features, not sprawl.
-const BUDGET: Record<string, number> = { "core/tensor": 5000, "kernels": 4000, "core": 15700 };
+// and progress for eval/predict/export, then to 15750 for the stage API the preference stages need
+// (a reference model, a stage's own modules such as rm's value head, loss metrics in the logs);
+// their encoding and losses live in plugins/stages/. Features, not sprawl.
+const BUDGET: Record<string, number> = { "core/tensor": 5000, "kernels": 4000, "core": 15750 };
 
 async function count(dir: string): Promise<number> {
   let n = 0;

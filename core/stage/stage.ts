@@ -7,6 +7,7 @@ import type { Example } from "../data/dataset_info.ts";
 import type { Template, TemplateTokenizer } from "../data/template.ts";
 import type { ForwardOptions } from "../model/decoder.ts";
 import type { Plugin } from "../registry.ts";
+import type { Module } from "../tensor/nn.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** The data arguments a stage's encoding depends on (LlamaFactory's keys). */
@@ -61,6 +62,17 @@ export interface LossOptions {
   readonly args?: Readonly<Args>;
   /** Takes a scalar metric of the batch (DPO's rewards/chosen, ...) for the training logs. */
   readonly metric?: (name: string, value: Tensor) => void;
+  /** What the stage's createModules() made (rm: the value head). */
+  readonly modules?: Module;
+  /** Dropout seed of this micro-batch while training; null or absent: no dropout. */
+  readonly dropoutSeed?: number | null;
+}
+
+/** Modules a stage trains beside the model's own parameters, saved in files of their own. */
+export interface StageModules {
+  readonly module: Module;
+  save(dir: string): Promise<void>;
+  load(dir: string): Promise<void>;
 }
 
 export interface Stage<F = Feature, B = HostBatch> extends Plugin {
@@ -69,6 +81,8 @@ export interface Stage<F = Feature, B = HostBatch> extends Plugin {
   prepare(examples: readonly Example[], ctx: StageContext): Prepared<F>;
   /** Pads and stacks features into one batch (LlamaFactory's data collator for the stage). */
   collate(features: readonly F[], opts: StageCollateOptions): B;
+  /** Makes the modules the stage trains beside the model (rm: a value head of this width). */
+  createModules?(hiddenSize: number, args: Readonly<Args>): StageModules;
   /** Whether loss() needs `opts.reference` under these arguments (DPO's sigmoid, hinge, ipo). */
   usesReference?(args: Readonly<Args>): boolean;
   /** The scalar training loss of `model` on `batch` (f32, differentiable). */

@@ -7,6 +7,7 @@ import type { HostBatch } from "../data/collate.ts";
 import { fillIdentity, loadDatasets } from "../data/loader.ts";
 import { Tokenizer } from "../io/tokenizer.ts";
 import { setLoraDropout, withAdaptersDisabled } from "../method/lora_model.ts";
+import { decayGroups } from "../method/param_groups.ts";
 import type { Decoder } from "../model/decoder.ts";
 import type { CausalLM, Stage } from "../stage/stage.ts";
 import { loadModel, quantizationOf } from "../model/load.ts";
@@ -116,6 +117,7 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
   );
 
   const ref = await referenceOf(stage, args, model, modelDir, r);
+  const extra = stage.createModules?.(model.cfg.hiddenSize, args);
   const padTokenId = tokenizer.padTokenId ?? tokenizer.eosTokenId ?? 0;
   const batches = (features: Feature[], size: number, shuffle: boolean): TrainData<HostBatch> => ({
     length: Math.ceil(features.length / size),
@@ -130,8 +132,10 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
   });
   const trainer = new Trainer<HostBatch>({
     model,
-    paramGroups: () =>
-      method.paramGroups(model, { lr: args.learning_rate, weightDecay: args.weight_decay }),
+    paramGroups: () => {
+      const g = { lr: args.learning_rate, weightDecay: args.weight_decay };
+      return [...method.paramGroups(model, g), ...(extra ? decayGroups(extra.module, g) : [])];
+    },
     args: trainerOptions(args, opts.progress),
     loss: (batch, ctx) => {
       setLoraDropout(model, ctx.training ? ctx.seed : null);
@@ -141,6 +145,8 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
         reference: ref?.model,
         args,
         metric: ctx.metric,
+        modules: extra?.module,
+        dropoutSeed: ctx.training ? ctx.seed : null,
       });
     },
     trainData: batches(splits.train, args.per_device_train_batch_size, true),
@@ -149,14 +155,19 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
       : undefined,
     save: async (dir) => {
       await method.save(model, dir, { baseDir: modelDir });
+      await extra?.save(dir);
       await copyTokenizerFiles(modelDir, dir);
     },
-    load: (dir) => method.load(model, dir),
+    load: async (dir) => {
+      await method.load(model, dir);
+      await extra?.load(dir);
+    },
   });
   try {
     return await trainer.train();
   } finally {
     ref?.release();
+    extra?.module.release();
     model.release();
   }
 }

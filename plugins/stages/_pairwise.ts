@@ -6,7 +6,9 @@
 // so the tokenized cache and the trainer's shuffling treat it as one unit.
 
 import type { PreferenceExample } from "../../core/data/conversation.ts";
-import { type Feature, IGNORE_INDEX } from "../../core/data/collate.ts";
+import { collate, type Feature, type HostBatch, IGNORE_INDEX } from "../../core/data/collate.ts";
+import type { Example } from "../../core/data/dataset_info.ts";
+import type { Prepared, StageCollateOptions, StageContext } from "../../core/stage/stage.ts";
 import { inferSeqlen } from "../../core/data/encode.ts";
 import type { Template, TemplateTokenizer } from "../../core/data/template.ts";
 
@@ -90,4 +92,50 @@ export function splitPair(f: Feature): { chosen: Feature; rejected: Feature } {
     labels: f.labels!.subarray(a, b),
   });
   return { chosen: part(0, at), rejected: part(at, f.inputIds.length) };
+}
+
+/** LlamaFactory's pairwise preprocessing: valid pairs encoded, the rest counted in warnings. */
+export function preparePairwise(examples: readonly Example[], ctx: StageContext): Prepared {
+  const features: Feature[] = [];
+  let invalid = 0, empty = 0;
+  for (const e of examples) {
+    if (!isValidPair(e)) {
+      invalid++;
+      continue;
+    }
+    const pair = encodePairwise(e, {
+      template: ctx.template,
+      tokenizer: ctx.tokenizer,
+      cutoffLen: ctx.args.cutoff_len,
+      enableThinking: ctx.args.enable_thinking,
+    });
+    // A reply truncated to nothing has no log-probability to compare (labels shift by one).
+    const hasLabel = (l: number[]) => l.some((x) => x !== IGNORE_INDEX);
+    if (!hasLabel(pair.chosen.labels.slice(1)) || !hasLabel(pair.rejected.labels.slice(1))) {
+      empty++;
+      continue;
+    }
+    features.push(pairFeature(pair));
+  }
+  const warnings: string[] = [];
+  if (invalid) {
+    warnings.push(
+      `Dropped ${invalid} of ${examples.length} examples that are not a prompt with chosen and rejected replies`,
+    );
+  }
+  if (empty) warnings.push(`Dropped ${empty} pairs whose replies cutoff_len truncated away`);
+  return { features, warnings };
+}
+
+/** PairwiseDataCollatorWithPadding: chosen rows, then rejected rows, padded to multiples of 8. */
+export function collatePairwise(
+  features: readonly Feature[],
+  opts: StageCollateOptions,
+): HostBatch {
+  const pairs = features.map(splitPair);
+  return collate([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], {
+    padTokenId: opts.padTokenId,
+    padToMultipleOf: opts.padToMultipleOf ?? 8,
+    labels: "features",
+  });
 }

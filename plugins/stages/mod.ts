@@ -2,8 +2,9 @@
 import type { Stage } from "../../core/stage/stage.ts";
 import { dpo } from "./dpo.ts";
 import { pt } from "./pt.ts";
+import { rm } from "./rm.ts";
 import { sft } from "./sft.ts";
 
-export { dpo, pt, sft };
+export { dpo, pt, rm, sft };
 
-export const stages: readonly Stage[] = [pt, sft, dpo];
+export const stages: readonly Stage[] = [pt, sft, rm, dpo];

@@ -1,6 +1,6 @@
-// LlamaFactory's own example YAMLs (examples/train_lora/llama3_lora_sft.yaml, llama3_lora_dpo.yaml
-// and examples/train_full/llama3_full_sft.yaml, copied with only the model and dataset changed)
-// train here. The model is the embedded tiny-llama and runs stop after 2 steps to keep the test short.
+// LlamaFactory's own example YAMLs (examples/train_lora/llama3_lora_{sft,dpo,reward}.yaml and
+// examples/train_full/llama3_full_sft.yaml, copied with only the model and dataset changed) train
+// here. The model is the embedded tiny-llama and runs stop after 2 steps to keep the test short.
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../core/config/mod.ts";
 import { initGpu } from "../../../core/tensor/mod.ts";
@@ -9,7 +9,9 @@ import { builtinRegistries } from "../../../plugins/mod.ts";
 
 const root = new URL("../../../", import.meta.url).pathname;
 
-for (const name of ["llama3_lora_sft", "llama3_full_sft", "llama3_lora_dpo"]) {
+for (
+  const name of ["llama3_lora_sft", "llama3_full_sft", "llama3_lora_dpo", "llama3_lora_reward"]
+) {
   Deno.test(`LlamaFactory's ${name}.yaml trains (2 steps on the embedded model)`, async () => {
     await initGpu();
     const out = await Deno.makeTempDir();
