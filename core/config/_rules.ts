@@ -134,6 +134,14 @@ function checkMethod(a: Mutable<Args>, c: RuleContext): void {
     );
   }
   if (a.stage === "dpo") checkPreference(a, c, usesRef);
+  if (a.do_predict && a.stage !== "sft") {
+    c.fail(
+      TypeError,
+      `Cannot use ${
+        c.at("do_predict")
+      } with stage ${a.stage}: it writes generated replies, which stage sft predicts (rm scores are not written yet)`,
+    );
+  }
   if (a.pissa_init && (a.stage === "ppo" || a.stage === "kto" || usesRef)) {
     c.fail(TypeError, `Cannot use ${c.at("pissa_init")} in stage ${a.stage}`);
   }

@@ -62,7 +62,7 @@ Deno.test("dpo with orpo and simpo trains without a reference", async () => {
   }
 });
 
-Deno.test("dpo refuses ref_model, kto_pair and a non-ranking dataset, naming each", async () => {
+Deno.test("dpo refuses ref_model, kto_pair, do_predict and a non-ranking dataset, naming each", async () => {
   const cwd = Deno.cwd();
   Deno.chdir(root);
   try {
@@ -71,6 +71,7 @@ Deno.test("dpo refuses ref_model, kto_pair and a non-ranking dataset, naming eac
       /ref_model.*remove the key/,
     );
     await assert.rejects(loadConfig(example, ["pref_loss=kto_pair"]), /"kto_pair" for .*pref_loss/);
+    await assert.rejects(loadConfig(example, ["do_predict=true"]), /do_predict.*stage dpo/);
     await assert.rejects(
       loadConfig(example, ["additional_target=lm_head"]),
       /additional_target.*adapters off/,
