@@ -78,6 +78,24 @@ export interface TrainerInit<B extends TrainBatch> {
   callbacks?: TrainerCallback[];
 }
 
+/** GPU running sums of a loss's own metrics (DPO's rewards/..., rm's accuracy), read with the loss. */
+class MetricSums {
+  readonly #sums = new Map<string, Tensor>();
+  /** The loss context's `metric`: adds weight × value to the named sum. */
+  readonly add = (name: string, value: Tensor, weight = 1): void => {
+    let sum = this.#sums.get(name);
+    if (!sum) this.#sums.set(name, sum = keep(zeros([])));
+    addInPlace(sum, noGrad(() => scale(value, weight)).view([]));
+  };
+  get entries(): [string, Tensor][] {
+    return [...this.#sums];
+  }
+  clear(): void {
+    this.#sums.forEach((t) => t.release());
+    this.#sums.clear();
+  }
+}
+
 /** transformers' train metrics (train_results.json). */
 export interface TrainMetrics {
   epoch: number;
@@ -108,7 +126,7 @@ interface Run {
   /** The last step's gradient norm (before clipping), on the GPU. */
   norm: Tensor | null;
   /** Sums of the loss's own metrics since the last log (each step's micro-batch mean), on the GPU. */
-  metricSums: Map<string, Tensor>;
+  metricSums: MetricSums;
   stepsSinceLog: number;
   /** Host sum of the step losses read back so far. */
   lossTotal: number;
@@ -175,7 +193,7 @@ export class Trainer<B extends TrainBatch> {
         : { epoch: 0, batch: 0 },
       lossSum: keep(zeros([])),
       norm: null,
-      metricSums: new Map(),
+      metricSums: new MetricSums(),
       stepsSinceLog: 0,
       lossTotal: 0,
       startStep: state.globalStep,
@@ -195,7 +213,7 @@ export class Trainer<B extends TrainBatch> {
       run.progress.finish();
       run.lossSum.release();
       run.norm?.release();
-      run.metricSums.forEach((t) => t.release());
+      run.metricSums.clear();
       optimizer.release();
       optimizer.zeroGrad();
       this.#run = null;
@@ -210,31 +228,36 @@ export class Trainer<B extends TrainBatch> {
     const data = this.#init.evalData;
     if (!data) throw new TypeError("Cannot evaluate: the trainer was given no evalData");
     const start = performance.now();
-    const sum = keep(zeros([]));
+    const sums = new MetricSums();
     let n = 0;
     try {
       const step = this.#run?.state.globalStep ?? 0;
       for (const batch of data.batches(0, this.args.seed)) {
         scope(() =>
           noGrad(() => {
-            const ctx = { globalStep: step, micro: n, seed: 0, training: false };
-            addInPlace(sum, scalarLoss(this.#init.loss(batch, ctx)).view([]));
+            const ctx = { globalStep: step, micro: n, seed: 0, training: false, metric: sums.add };
+            sums.add("loss", scalarLoss(this.#init.loss(batch, ctx)));
           })
         );
         n++;
       }
       if (!n) throw new RangeError("Cannot evaluate: evalData yielded no batches");
-      const loss = (await sum.item()) / n;
+      // transformers' eval_ names: eval_loss, eval_rewards/accuracies, ...
+      const entries = sums.entries;
+      const packed = scope(() => concat(entries.map(([, t]) => t.view([1])), 0));
+      const host = await packed.data().finally(() => packed.release());
+      const means = Object.fromEntries(entries.map(([k], i) => [`eval_${k}`, host[i] / n]));
       const runtime = (performance.now() - start) / 1000;
       const samples = n * (this.args.perDeviceEvalBatchSize ?? this.args.perDeviceTrainBatchSize);
       return {
-        eval_loss: loss,
+        eval_loss: means.eval_loss,
+        ...means,
         eval_runtime: pyRound(runtime, 4),
         eval_samples_per_second: pyRound(samples / runtime, 3),
         eval_steps_per_second: pyRound(n / runtime, 3),
       };
     } finally {
-      sum.release();
+      sums.clear();
     }
   }
 
@@ -336,11 +359,7 @@ export class Trainer<B extends TrainBatch> {
       group.forEach((b, micro) =>
         scope(() => {
           const seed = stepSeed(this.args.seed, state.globalStep, micro);
-          const metric = (name: string, value: Tensor) => {
-            let sum = run.metricSums.get(name);
-            if (!sum) run.metricSums.set(name, sum = keep(zeros([])));
-            addInPlace(sum, noGrad(() => scale(value, 1 / group.length)).view([]));
-          };
+          const metric = (name: string, v: Tensor) => run.metricSums.add(name, v, 1 / group.length);
           const ctx = {
             globalStep: state.globalStep,
             micro,
@@ -379,7 +398,7 @@ export class Trainer<B extends TrainBatch> {
 
   async #logLoss(run: Run, lr: number): Promise<void> {
     const { state } = run;
-    const metrics = [...run.metricSums];
+    const metrics = run.metricSums.entries;
     const parts = [run.lossSum, ...(run.norm ? [run.norm] : []), ...metrics.map(([, t]) => t)];
     const packed = scope(() => noGrad(() => concat(parts.map((t) => t.view([1])), 0)));
     let host: ArrayLike<number>;
@@ -398,7 +417,6 @@ export class Trainer<B extends TrainBatch> {
     };
     const offset = run.norm ? 2 : 1;
     metrics.forEach(([name], k) => entry[name] = host[offset + k] / run.stepsSinceLog);
-    run.metricSums.forEach((t) => t.release());
     run.metricSums.clear();
     run.lossTotal += host[0];
     run.stepsSinceLog = 0;
@@ -432,7 +450,7 @@ export class Trainer<B extends TrainBatch> {
       eval_loss: entry.eval_loss,
       // LlamaFactory's LogCallback names for the preference stages' metrics.
       reward: entry["rewards/chosen"],
-      accuracy: entry["rewards/accuracies"],
+      accuracy: entry["rewards/accuracies"] ?? entry.accuracy,
       lr: entry.learning_rate,
       epoch: entry.epoch,
       percentage: pyRound((state.globalStep / plan.total) * 100, 2),

@@ -47,8 +47,9 @@ function loss(model: CausalLM, batch: HostBatch, opts: LossOptions = {}): T.Tens
   const scores = rewardScores(model, batch, opts);
   const chosen = T.slice(scores, 0, 0, pairs), rejected = T.slice(scores, 0, pairs);
   if (opts.metric) {
+    // LlamaFactory's ComputeAccuracy: the share of pairs scored the right way (eval_accuracy).
     opts.metric(
-      "rewards/accuracies",
+      "accuracy",
       T.noGrad(() => T.mean(T.binaryRaw("gt", chosen, rejected))),
     );
   }

@@ -38,6 +38,23 @@ async function train(out: string, overrides: string[] = []) {
   };
 }
 
+Deno.test("rm evaluates the share of pairs scored the right way as eval_accuracy", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    await train(out, ["val_size=0.2", "eval_strategy=steps", "eval_steps=2"]);
+    const state = JSON.parse(await Deno.readTextFile(join(out, "trainer_state.json")));
+    const evals = state.log_history.filter((e: Record<string, number>) => "eval_loss" in e);
+    assert.equal(evals.length, 2);
+    for (const e of evals) {
+      // Absent (undefined) fails too: the stage's metric must reach the evaluation.
+      assert.ok(e.eval_accuracy >= 0 && e.eval_accuracy <= 1, JSON.stringify(e));
+      assert.ok(Number.isFinite(e.eval_loss) && e.eval_loss > 0);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
 Deno.test("rm trains a value head beside the adapter and resumes it from a checkpoint", async () => {
   const dir = await Deno.makeTempDir();
   const [a, b] = [join(dir, "a"), join(dir, "b")];

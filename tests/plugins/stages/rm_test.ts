@@ -90,7 +90,7 @@ Deno.test("rm.loss() is -log sigmoid(chosen - rejected score) over pairs, from t
     ahead += d > 0 ? 1 / n : 0;
   }
   assert.ok(Math.abs(got - want) < 1e-5, `loss ${got} vs ${want}`);
-  const accuracy = metrics.get("rewards/accuracies")!;
+  const accuracy = metrics.get("accuracy")!;
   assert.equal(await accuracy.item(), ahead);
   accuracy.release();
   extra.module.release();
