@@ -745,6 +745,22 @@ function dpoDemo() {
   return out;
 }
 
+// ---------------------------------------------------------------- KTO (unpaired feedback)
+// The preference pairs split into single replies tagged desirable or not, interleaved with a
+// fixed shuffle so both tags meet in every batch (KTO's KL estimate mixes prompts and replies).
+function ktoDemo() {
+  const r = rng(29);
+  const out = dpoDemo().flatMap((p) => [
+    { instruction: p.instruction, input: p.input, output: p.chosen, kto_tag: true },
+    { instruction: p.instruction, input: p.input, output: p.rejected, kto_tag: false },
+  ]);
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = r.int(0, i);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- pre-training corpus
 function ptCorpus() {
   const r = rng(31);
@@ -935,12 +951,19 @@ const info = {
     ranking: true,
     columns: { prompt: "instruction", query: "input", chosen: "chosen", rejected: "rejected" },
   },
+  kto_demo: {
+    file_name: "kto_demo.json",
+    columns: { prompt: "instruction", query: "input", response: "output", kto_tag: "kto_tag" },
+  },
   pt_corpus: { file_name: "pt_corpus.json", columns: { prompt: "text" } },
+  // Written by tools/make_pt_dialogues.ts.
+  pt_dialogues: { file_name: "pt_dialogues.json", columns: { prompt: "text" } },
 };
 
 await write("identity.json", identity());
 await write("alpaca_demo.json", alpacaDemo());
 await write("sharegpt_demo.json", sharegptDemo());
 await write("dpo_demo.json", dpoDemo());
+await write("kto_demo.json", ktoDemo());
 await write("pt_corpus.json", ptCorpus());
 await write("dataset_info.json", info);

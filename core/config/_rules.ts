@@ -133,7 +133,7 @@ function checkMethod(a: Mutable<Args>, c: RuleContext): void {
       } with pref_loss "${a.pref_loss}": it applies to sigmoid only`,
     );
   }
-  if (a.stage === "dpo") checkPreference(a, c, usesRef);
+  if (a.stage === "dpo" || a.stage === "kto") checkPreference(a, c, usesRef || a.stage === "kto");
   if (a.do_predict && a.stage !== "sft") {
     c.fail(
       TypeError,
@@ -149,12 +149,12 @@ function checkMethod(a: Mutable<Args>, c: RuleContext): void {
 
 /** What the dpo stage does not do yet, refused rather than trained differently. */
 function checkPreference(a: Mutable<Args>, c: RuleContext, usesRef: boolean): void {
-  if (a.pref_loss === "kto_pair") {
+  if (a.stage === "dpo" && a.pref_loss === "kto_pair") {
     c.fail(
       TypeError,
       `Unsupported value "kto_pair" for ${
         c.at("pref_loss")
-      }: use sigmoid, hinge, ipo, orpo or simpo (or stage kto, not implemented yet)`,
+      }: use sigmoid, hinge, ipo, orpo or simpo, or stage kto`,
     );
   }
   if (!usesRef) return;
@@ -171,7 +171,7 @@ function checkPreference(a: Mutable<Args>, c: RuleContext, usesRef: boolean): vo
       TypeError,
       `Cannot use ${
         c.at("additional_target")
-      } with pref_loss "${a.pref_loss}" yet: the reference (the model with its adapters off) would see the trained modules`,
+      } in stage ${a.stage} yet: the reference (the model with its adapters off) would see the trained modules`,
     );
   }
 }

@@ -1,4 +1,4 @@
-// The dpo stage end to end on the embedded model: the reference is the model as it starts (LoRA
+// The dpo (and kto) stage end to end on the embedded model: the reference is the model as it starts (LoRA
 // adapters off, or a frozen copy under full fine-tuning), so the first step's sigmoid loss is
 // exactly ln 2 and later ones fall below it; had the reference followed the policy, every loss
 // would stay ln 2. Keys the stage does not support yet are refused by name.
@@ -53,6 +53,20 @@ for (const method of ["lora", "full"]) {
     assert.ok(files.includes(weights), `${weights} missing from ${files}`);
   });
 }
+
+Deno.test("kto with lora: 0.5 a row against the starting model, then rewards move", async () => {
+  const { losses, reward } = await train([
+    "stage=kto",
+    "dataset=kto_demo",
+    "learning_rate=5e-3",
+    "pref_loss=sigmoid",
+  ]);
+  assert.equal(losses.length, 4);
+  // Policy = reference: every log-ratio and the KL estimate are 0, each row's loss 1 - sigmoid(0).
+  assert.ok(Math.abs(losses[0] - 0.5) < 1e-4, `first loss ${losses[0]}`);
+  assert.equal(reward[0], 0);
+  assert.ok(reward.slice(1).some((r) => Math.abs(r) > 1e-3), `rewards ${reward}`);
+});
 
 Deno.test("dpo with orpo and simpo trains without a reference", async () => {
   for (const loss of ["orpo", "simpo"]) {

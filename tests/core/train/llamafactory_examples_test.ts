@@ -1,4 +1,4 @@
-// LlamaFactory's own example YAMLs (examples/train_lora/llama3_lora_{sft,dpo,reward}.yaml and
+// LlamaFactory's own example YAMLs (examples/train_lora/llama3_lora_{sft,dpo,reward,kto}.yaml and
 // examples/train_full/llama3_full_sft.yaml, copied with only the model and dataset changed) train
 // here. The model is the embedded tiny-llama and runs stop after 2 steps to keep the test short.
 import assert from "node:assert/strict";
@@ -10,7 +10,13 @@ import { builtinRegistries } from "../../../plugins/mod.ts";
 const root = new URL("../../../", import.meta.url).pathname;
 
 for (
-  const name of ["llama3_lora_sft", "llama3_full_sft", "llama3_lora_dpo", "llama3_lora_reward"]
+  const name of [
+    "llama3_lora_sft",
+    "llama3_full_sft",
+    "llama3_lora_dpo",
+    "llama3_lora_reward",
+    "llama3_lora_kto",
+  ]
 ) {
   Deno.test(`LlamaFactory's ${name}.yaml trains (2 steps on the embedded model)`, async () => {
     await initGpu();

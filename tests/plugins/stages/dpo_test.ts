@@ -11,11 +11,12 @@ import { BOS, defineTemplate } from "../../../core/data/template.ts";
 import type { Decoder } from "../../../core/model/decoder.ts";
 import { loadModel } from "../../../core/model/load.ts";
 import { Registry } from "../../../core/registry.ts";
-import { batchInputs, type StageArgs } from "../../../core/stage/mod.ts";
+import type { StageArgs } from "../../../core/stage/mod.ts";
 import type { Args } from "../../../core/config/schema.ts";
 import * as T from "../../../core/tensor/mod.ts";
 import { modelFamilies } from "../../../plugins/models/mod.ts";
 import { dpo } from "../../../plugins/stages/dpo.ts";
+import { hostLogps } from "./_host_logps.ts";
 import { CharTokenizer } from "../../core/data/_char_tokenizer.ts";
 
 const template = defineTemplate({
@@ -109,34 +110,6 @@ const load = async (name: string): Promise<Decoder> => {
 };
 const policy = await load("llama");
 const reference = await load("llama_rope_llama3"); // other weights, same vocabulary
-
-/** Per-row log-prob sums and label counts from full logits, in f64. */
-async function hostLogps(model: Decoder, batch: ReturnType<typeof dpo.collate>) {
-  const t = batch.length, v = model.cfg.vocabSize;
-  const logits = T.noGrad(() =>
-    T.scope(() => {
-      const inputs = batchInputs(batch);
-      return model.forward(inputs.ids, inputs);
-    })
-  );
-  const data = await logits.data();
-  logits.release();
-  const sums = new Array(batch.batch).fill(0), counts = new Array(batch.batch).fill(0);
-  for (let r = 0; r < batch.batch; r++) {
-    for (let i = 0; i + 1 < t; i++) {
-      const label = batch.labels[r * t + i + 1];
-      if (label === IGNORE_INDEX) continue;
-      const row = data.subarray((r * t + i) * v, (r * t + i + 1) * v);
-      let max = -Infinity;
-      for (const x of row) max = Math.max(max, x);
-      let z = 0;
-      for (const x of row) z += Math.exp(x - max);
-      sums[r] += row[label] - max - Math.log(z);
-      counts[r]++;
-    }
-  }
-  return { sums, counts };
-}
 
 const logSig = (x: number) => Math.min(x, 0) - Math.log1p(Math.exp(-Math.abs(x)));
 
