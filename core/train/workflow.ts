@@ -71,6 +71,11 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
     );
   }
 
+  if (args.stage === "ppo" && !r.stages.has("ppo")) {
+    throw new TypeError(
+      'Cannot train stage "ppo": it is not implemented yet; tune on preferences with stage dpo (pref_loss sigmoid, orpo, simpo, ...) or kto, or load a PPO stage with --plugin',
+    );
+  }
   const stage = r.stages.get(args.stage);
   const data = await loadDatasets(args.dataset, {
     formats: r.formats,

@@ -94,4 +94,8 @@ Deno.test("dpo refuses ref_model, kto_pair, do_predict and a non-ranking dataset
     Deno.chdir(cwd);
   }
   await assert.rejects(train(["dataset=identity"]), /stage dpo needs a ranking dataset/);
+  await assert.rejects(
+    train(["stage=ppo", "reward_model=saves/none", "dataset=identity"]),
+    /stage "ppo": it is not implemented yet; .* dpo .* kto/,
+  );
 });
