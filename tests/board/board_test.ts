@@ -203,6 +203,32 @@ Deno.test("board trains the tiny model, streams progress and ends idle", async (
   }
 });
 
+Deno.test("board runs the preference stages: dpo, kto and rm each train and log their metrics", async () => {
+  await using s = serve();
+  const runs = [
+    { stage: "dpo", dataset: "dpo_demo", metric: "reward" },
+    { stage: "kto", dataset: "kto_demo", metric: "reward" },
+    { stage: "rm", dataset: "dpo_demo", metric: "accuracy" },
+  ];
+  for (const { stage, dataset, metric } of runs) {
+    const out = tmpOutput();
+    try {
+      const values = { ...TRAIN, stage, dataset, output_dir: out };
+      assert.equal((await s.post("/api/runs", { values })).status, 202);
+      await s.board.runs.wait();
+      const state = s.board.runs.state;
+      assert.equal(state.error, undefined, `${stage}: ${state.error}`);
+      assert.equal(state.exitCode, 0);
+      const log = (await Deno.readTextFile(`${out}/trainer_log.jsonl`)).trim().split("\n")
+        .map((l) => JSON.parse(l));
+      // kto reports rewards of desirable replies only in steps that have some (seeded order).
+      assert.ok(log.some((l) => l[metric] !== undefined), `${stage} logs ${metric}`);
+    } finally {
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+    }
+  }
+});
+
 Deno.test("board shows the error of a run with a bad key and returns to idle", async () => {
   await using s = serve();
   const out = tmpOutput();
