@@ -78,20 +78,25 @@ export interface TrainerInit<B extends TrainBatch> {
   callbacks?: TrainerCallback[];
 }
 
-/** GPU running sums of a loss's own metrics (DPO's rewards/..., rm's accuracy), read with the loss. */
+/**
+ * GPU running sums of a loss's own metrics (DPO's rewards/..., rm's accuracy) and how many
+ * micro-batches reported each: a metric's mean is over the micro-batches that had it (KTO reports
+ * rewards/chosen only when a batch holds a desirable reply). Read back with the loss.
+ */
 class MetricSums {
-  readonly #sums = new Map<string, Tensor>();
-  /** The loss context's `metric`: adds weight × value to the named sum. */
-  readonly add = (name: string, value: Tensor, weight = 1): void => {
-    let sum = this.#sums.get(name);
-    if (!sum) this.#sums.set(name, sum = keep(zeros([])));
-    addInPlace(sum, noGrad(() => scale(value, weight)).view([]));
+  readonly #sums = new Map<string, { sum: Tensor; count: number }>();
+  /** The loss context's `metric`. */
+  readonly add = (name: string, value: Tensor): void => {
+    let m = this.#sums.get(name);
+    if (!m) this.#sums.set(name, m = { sum: keep(zeros([])), count: 0 });
+    addInPlace(m.sum, noGrad(() => cast(value, "f32")).view([]));
+    m.count++;
   };
-  get entries(): [string, Tensor][] {
-    return [...this.#sums];
+  get entries(): [string, Tensor, number][] {
+    return [...this.#sums].map(([k, m]) => [k, m.sum, m.count]);
   }
   clear(): void {
-    this.#sums.forEach((t) => t.release());
+    this.#sums.forEach((m) => m.sum.release());
     this.#sums.clear();
   }
 }
@@ -246,7 +251,7 @@ export class Trainer<B extends TrainBatch> {
       const entries = sums.entries;
       const packed = scope(() => concat(entries.map(([, t]) => t.view([1])), 0));
       const host = await packed.data().finally(() => packed.release());
-      const means = Object.fromEntries(entries.map(([k], i) => [`eval_${k}`, host[i] / n]));
+      const means = Object.fromEntries(entries.map(([k, , c], i) => [`eval_${k}`, host[i] / c]));
       const runtime = (performance.now() - start) / 1000;
       const samples = n * (this.args.perDeviceEvalBatchSize ?? this.args.perDeviceTrainBatchSize);
       return {
@@ -359,7 +364,7 @@ export class Trainer<B extends TrainBatch> {
       group.forEach((b, micro) =>
         scope(() => {
           const seed = stepSeed(this.args.seed, state.globalStep, micro);
-          const metric = (name: string, v: Tensor) => run.metricSums.add(name, v, 1 / group.length);
+          const metric = run.metricSums.add;
           const ctx = {
             globalStep: state.globalStep,
             micro,
@@ -416,7 +421,7 @@ export class Trainer<B extends TrainBatch> {
       step: state.globalStep,
     };
     const offset = run.norm ? 2 : 1;
-    metrics.forEach(([name], k) => entry[name] = host[offset + k] / run.stepsSinceLog);
+    metrics.forEach(([name, , count], k) => entry[name] = host[offset + k] / count);
     run.metricSums.clear();
     run.lossTotal += host[0];
     run.stepsSinceLog = 0;

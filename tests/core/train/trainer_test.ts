@@ -329,3 +329,42 @@ Deno.test("Trainer rejects bad options with clear errors", async () => {
     model.release();
   }
 });
+
+Deno.test("a loss's metrics are averaged over the micro-batches that report them, in training and eval", async () => {
+  const dir = await Deno.makeTempDir();
+  const model = copyTaskModel(3);
+  const inner = copyLoss(model);
+  try {
+    const trainer = new Trainer({
+      model,
+      args: testArgs(dir, {
+        maxSteps: 4,
+        loggingSteps: 2,
+        gradientAccumulationSteps: 2,
+        perDeviceTrainBatchSize: 4,
+        evalStrategy: "steps",
+        evalSteps: 4,
+      }),
+      // "every" = 10 × step + micro on every micro-batch; "odd" only on micro-batch 1.
+      loss: (batch, ctx) => {
+        ctx.metric?.("every", T.full([], 10 * ctx.globalStep + ctx.micro));
+        if (ctx.micro === 1) ctx.metric?.("odd", T.full([], 10 * ctx.globalStep + 1));
+        return inner(batch, ctx);
+      },
+      trainData: copyData({ batches: 8, batch: 4 }),
+      evalData: copyData({ batches: 3, batch: 4 }),
+      save: noSave,
+    });
+    const result = await trainer.train();
+    const logs = result.logHistory.filter((e) => e.loss !== undefined);
+    // Steps 0 and 1 (globalStep before the step): every = mean(0, 1, 10, 11), odd = mean(1, 11).
+    assert.deepEqual([logs[0].every, logs[0].odd], [5.5, 6]);
+    assert.deepEqual([logs[1].every, logs[1].odd], [25.5, 26]);
+    // Evaluation: micro counts the eval batches 0, 1, 2 at globalStep 4.
+    const ev = result.logHistory.find((e) => e.eval_loss !== undefined)!;
+    assert.deepEqual([ev.eval_every, ev.eval_odd], [41, 41]);
+  } finally {
+    model.release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
