@@ -334,6 +334,37 @@ export const FIELD_LABELS: Readonly<Record<string, FieldLabel>> = {
     zh_info: "偏好损失中的 beta（DPO、KTO、ORPO、SimPO）",
   },
   pref_ftx: { en: "Ftx gamma", zh: "Ftx 权重", zh_info: "加到 DPO 损失上的监督损失权重" },
+  use_galore: {
+    en: "Use GaLore",
+    zh: "使用 GaLore",
+    zh_info: "使用 GaLore 优化器（全参数或冻结微调）",
+  },
+  galore_target: {
+    en: "GaLore modules",
+    zh: "GaLore 作用模块",
+    zh_info: "应用 GaLore 的模块名称，all 表示全部线性层。使用英文逗号分隔多个名称",
+  },
+  galore_rank: { en: "GaLore rank", zh: "GaLore 秩", zh_info: "GaLore 梯度投影的秩大小" },
+  galore_update_interval: {
+    en: "Update interval",
+    zh: "更新间隔",
+    zh_info: "相邻两次投影更新（一次 SVD）的步数",
+  },
+  galore_scale: {
+    en: "GaLore scale",
+    zh: "GaLore 缩放系数",
+    zh_info: "投影回原空间后更新量的缩放系数",
+  },
+  galore_proj_type: {
+    en: "Projection type",
+    zh: "投影类型",
+    zh_info: "GaLore 投影类型（仅支持 std）",
+  },
+  galore_layerwise: {
+    en: "Layer-wise updates",
+    zh: "逐层更新",
+    zh_info: "在反向传播中逐层更新以节省显存（未实现）",
+  },
   pref_loss: { en: "Loss type", zh: "损失类型", zh_info: "dpo 阶段使用的偏好损失" },
   dpo_label_smoothing: {
     en: "DPO label smoothing",

@@ -44,6 +44,7 @@ const STRINGS = {
   group_lora: { en: "LoRA arguments", zh: "LoRA 参数设置" },
   group_freeze: { en: "Freeze arguments", zh: "部分参数微调设置" },
   group_rlhf: { en: "RLHF arguments", zh: "RLHF 参数设置" },
+  group_galore: { en: "GaLore arguments", zh: "GaLore 参数设置" },
   group_generating: { en: "Generation arguments", zh: "生成参数" },
   group_evaluation: { en: "Evaluation arguments", zh: "评估参数" },
   group_export: { en: "Export arguments", zh: "导出参数" },

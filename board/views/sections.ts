@@ -1,4 +1,4 @@
-// The Train tab's hyperparameter sections, as LlamaBoard groups them (LoRA, freeze, RLHF,
+// The Train tab's hyperparameter sections, as LlamaBoard groups them (LoRA, freeze, RLHF, GaLore,
 // evaluation apart), derived from the schema's groups and key names: a key new to the schema
 // lands in its group's section without an edit here.
 import type { FieldInfo } from "../../core/config/mod.ts";
@@ -11,7 +11,8 @@ export type SectionName =
   | "finetuning"
   | "lora"
   | "freeze"
-  | "rlhf";
+  | "rlhf"
+  | "galore";
 
 export const TRAIN_SECTIONS: readonly SectionName[] = [
   "model",
@@ -22,6 +23,7 @@ export const TRAIN_SECTIONS: readonly SectionName[] = [
   "lora",
   "freeze",
   "rlhf",
+  "galore",
 ];
 
 const EVAL_KEYS = new Set(["do_eval", "eval_dataset", "val_size", "per_device_eval_batch_size"]);
@@ -36,6 +38,7 @@ export function sectionOf(f: FieldInfo): SectionName | undefined {
     if (LORA_KEYS.has(k) || /^(lora|loraplus|pissa)_/.test(k)) return "lora";
     if (k.startsWith("freeze_")) return "freeze";
     if (RLHF_PREFIXES.some((p) => k.startsWith(p))) return "rlhf";
+    if (k === "use_galore" || k.startsWith("galore_")) return "galore";
     return "finetuning";
   }
   if (f.group === "model" || f.group === "data" || f.group === "training") return f.group;

@@ -133,6 +133,21 @@ function checkMethod(a: Mutable<Args>, c: RuleContext): void {
       } with pref_loss "${a.pref_loss}": it applies to sigmoid only`,
     );
   }
+  if (a.use_galore && a.finetuning_type === "lora") {
+    c.fail(TypeError, `Cannot use ${c.at("use_galore")} with LoRA together; use full or freeze`);
+  }
+  if (a.use_galore && a.optim !== "adamw_torch") {
+    c.fail(
+      TypeError,
+      `Cannot use ${c.at("use_galore")} with optim "${a.optim}": expected adamw_torch`,
+    );
+  }
+  if (a.use_galore && a.galore_layerwise) {
+    c.fail(
+      TypeError,
+      `Cannot use ${c.at("galore_layerwise")}: layer-wise GaLore updates are not implemented`,
+    );
+  }
   if (a.stage === "dpo" || a.stage === "kto") checkPreference(a, c, usesRef || a.stage === "kto");
   if (a.do_predict && a.stage !== "sft") {
     c.fail(

@@ -56,6 +56,23 @@ export const finetuningArgs = z.strictObject({
   kto_chosen_weight: float(1, "KTO weight of desirable examples", { min: 0 }),
   kto_rejected_weight: float(1, "KTO weight of undesirable examples", { min: 0 }),
   simpo_gamma: float(0.5, "SimPO target reward margin"),
+  use_galore: bool(false, "GaLore: Adam on low-rank projections of the gradients (full/freeze)"),
+  galore_target: list(["all"], 'GaLore: Linear module names whose weights are projected, or "all"'),
+  galore_rank: int(16, "GaLore: rank of the gradient projection", { min: 1 }),
+  galore_update_interval: int(200, "GaLore: steps between projection updates (an SVD)", {
+    min: 1,
+  }),
+  galore_scale: float(2, "GaLore: scale of the projected-back update", { gt: 0 }),
+  galore_proj_type: choice("std", "GaLore: projection type", {
+    choices: ["std", "reverse_std", "right", "left", "full"],
+    unsupported: {
+      reverse_std: "only the std GaLore projection is implemented",
+      right: "only the std GaLore projection is implemented",
+      left: "only the std GaLore projection is implemented",
+      full: "only the std GaLore projection is implemented",
+    },
+  }),
+  galore_layerwise: bool(false, "GaLore: update layer by layer during backward (not supported)"),
   ref_model: str(undefined, "Reference model folder for DPO/PPO (defaults to the model itself)"),
   ref_model_adapters: str(undefined, "Adapter folder(s) of the reference model"),
   reward_model: str(undefined, "Reward model folder (required by PPO)"),

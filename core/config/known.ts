@@ -64,7 +64,7 @@ const GPTQ = "export quantization (GPTQ) is not implemented; export GGUF q8_0 in
 const MM = "multimodal models are not supported yet";
 const VLLM = "llamaforge has its own WebGPU inference engine";
 const OFT = "OFT is not implemented yet";
-const GALORE = "GaLore, APOLLO and BAdam optimizers are not implemented yet";
+const GALORE = "the APOLLO and BAdam optimizers are not implemented yet";
 const TOKENS = "changing the tokenizer vocabulary is not supported yet";
 
 function u(inert: unknown, reason: string): Unsupported {
@@ -138,13 +138,6 @@ export const unsupportedKeys: Readonly<Record<string, Unsupported>> = {
   oft_target: u("all", OFT),
   module_dropout: u(0, OFT),
   ld_alpha: u(null, "LD-DPO is not implemented"),
-  use_galore: u(false, GALORE),
-  galore_target: u("all", GALORE),
-  galore_rank: u(16, GALORE),
-  galore_update_interval: u(200, GALORE),
-  galore_scale: u(2, GALORE),
-  galore_proj_type: u("std", GALORE),
-  galore_layerwise: u(false, GALORE),
   use_apollo: u(false, GALORE),
   use_badam: u(false, GALORE),
   use_adam_mini: u(false, "the Adam-mini optimizer is not implemented"),

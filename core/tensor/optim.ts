@@ -31,7 +31,7 @@ interface Group {
   weightDecay: number;
 }
 
-interface Slot {
+export interface Slot {
   step: number;
   buffers: Record<string, Tensor>;
 }
@@ -105,11 +105,7 @@ export abstract class Optimizer {
             } of shape [${p.shape}] (${p.dtype}): its gradient has shape [${g.shape}] (${g.dtype})`,
           );
         }
-        let slot = this.#slots.get(p);
-        if (!slot) {
-          slot = { step: 0, buffers: this.createSlots(p) };
-          this.#slots.set(p, slot);
-        }
+        const slot = this.slotOf(p);
         slot.step++;
         this.update(p, g, slot, { lr: groupLr, weightDecay: group.weightDecay });
       }
@@ -163,18 +159,18 @@ export abstract class Optimizer {
           `Cannot load optimizer state of "${s.name}" into parameter ${i} "${p.name}": names differ`,
         );
       }
-      for (const n of s.step > 0 ? this.slotNames : []) {
+      for (const [n, size] of s.step > 0 ? Object.entries(this.slotSizes(p)) : []) {
         const v = s.slots[n];
         if (!v) {
           throw new TypeError(
             `Cannot load optimizer state of parameter ${label(p)}: slot "${n}" is missing`,
           );
         }
-        if (v.length !== p.size) {
+        if (v.length !== size) {
           throw new TypeError(
             `Cannot load optimizer slot "${n}" of ${v.length} values into parameter ${
               label(p)
-            } of ${p.size} elements`,
+            }, whose slot holds ${size}`,
           );
         }
       }
@@ -195,6 +191,21 @@ export abstract class Optimizer {
   /** Releases the optimizer state (not the parameters or their gradients). */
   release(): void {
     for (const p of [...this.#slots.keys()]) this.#releaseSlot(p);
+  }
+
+  /** Work that needs the host before `step()` (GaLore's SVDs); awaited by the trainer. */
+  async prepare(): Promise<void> {}
+
+  /** The parameter's state, created (step 0) on first use. */
+  protected slotOf(p: Tensor): Slot {
+    let slot = this.#slots.get(p);
+    if (!slot) this.#slots.set(p, slot = { step: 0, buffers: this.createSlots(p) });
+    return slot;
+  }
+
+  /** Elements of each of `createSlots(p)`'s buffers (checks loaded state). */
+  protected slotSizes(p: Tensor): Record<string, number> {
+    return Object.fromEntries(this.slotNames.map((n) => [n, p.size]));
   }
 
   /** Allocates this optimizer's per-parameter buffers (kept outside scopes). */

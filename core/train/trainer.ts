@@ -66,6 +66,8 @@ export interface TrainerInit<B extends TrainBatch> {
    * model's parameters (resume), so the groups hold the loaded tensors.
    */
   paramGroups?: ParamGroup[] | ((model: Module) => ParamGroup[]);
+  /** Builds the optimizer instead of AdamW/SGD over paramGroups (GaLore); called after load(). */
+  optimizer?: () => Optimizer;
   args: TrainerOptions;
   /** Loss for one micro-batch (a scalar tensor); runs inside the trainer's scope. */
   loss: (batch: B, ctx: LossContext) => Tensor;
@@ -280,6 +282,7 @@ export class Trainer<B extends TrainBatch> {
   }
 
   #optimizer(): Optimizer {
+    if (this.#init.optimizer) return this.#init.optimizer();
     const a = this.args, pg = this.#init.paramGroups;
     const groups = typeof pg === "function"
       ? pg(this.model)
@@ -332,7 +335,7 @@ export class Trainer<B extends TrainBatch> {
           }
           if (!group.length) break;
           const lr = lrAt(state.globalStep, plan.schedule);
-          this.#step(run, group, lr);
+          await this.#step(run, group, lr);
           batch += group.length;
           state.globalStep++;
           state.epoch = epoch + batch / plan.perEpoch;
@@ -356,11 +359,11 @@ export class Trainer<B extends TrainBatch> {
     }
   }
 
-  /** One optimizer step: records GPU work only. */
-  #step(run: Run, group: readonly B[], lr: number): void {
+  /** One optimizer step: records GPU work, reading back only what optimizer.prepare() needs. */
+  async #step(run: Run, group: readonly B[], lr: number): Promise<void> {
     const { state, optimizer } = run;
     const numItems = this.args.lossNormalization === "num_items" ? countItems(group) : undefined;
-    scope(() => {
+    scope(() =>
       group.forEach((b, micro) =>
         scope(() => {
           const seed = stepSeed(this.args.seed, state.globalStep, micro);
@@ -378,7 +381,10 @@ export class Trainer<B extends TrainBatch> {
           backward(scaled);
           addInPlace(run.lossSum, scaled.view([]));
         })
-      );
+      )
+    );
+    await optimizer.prepare();
+    scope(() => {
       if (this.args.maxGradNorm > 0) {
         const norm = keep(clipGradNorm(optimizer.params, this.args.maxGradNorm));
         run.norm?.release();

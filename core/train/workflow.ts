@@ -14,6 +14,7 @@ import { loadModel, quantizationOf } from "../model/load.ts";
 import type { Registries } from "../plugins.ts";
 import { prepareSplits } from "../stage/prepare.ts";
 import { Rng } from "../rng.ts";
+import { galoreOptimizer } from "./galore.ts";
 import { Trainer, type TrainResult } from "./trainer.ts";
 import type { TrainData, TrainerOptions } from "./options.ts";
 import type { ScheduleType } from "../tensor/schedule.ts";
@@ -137,6 +138,7 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
   });
   const trainer = new Trainer<HostBatch>({
     model,
+    optimizer: args.use_galore ? () => galoreOf(model, args, extra !== undefined) : undefined,
     paramGroups: () => {
       const g = { lr: args.learning_rate, weightDecay: args.weight_decay };
       return [...method.paramGroups(model, g), ...(extra ? decayGroups(extra.module, g) : [])];
@@ -175,6 +177,27 @@ export async function runTraining(args: Args, opts: WorkflowOptions): Promise<Tr
     extra?.module.release();
     model.release();
   }
+}
+
+/** LlamaFactory's GaLore optimizer for `use_galore` (full or freeze fine-tuning). */
+function galoreOf(model: Decoder, a: Args, stageModules: boolean) {
+  if (stageModules) {
+    throw new TypeError(
+      `Cannot use use_galore with stage ${a.stage} yet: its own modules would not train`,
+    );
+  }
+  return galoreOptimizer(model, {
+    targets: a.galore_target,
+    galore: {
+      rank: a.galore_rank,
+      updateInterval: a.galore_update_interval,
+      scale: a.galore_scale,
+    },
+    lr: a.learning_rate,
+    weightDecay: a.weight_decay,
+    betas: [a.adam_beta1, a.adam_beta2],
+    eps: a.adam_epsilon,
+  });
 }
 
 /**

@@ -106,7 +106,7 @@ Deno.test("the Train tab groups LoRA, freeze, RLHF and evaluation keys apart, ea
     const n = train.split(`data-key="${f.key}"`).length - 1;
     assert.ok(n <= 1, `${f.key} shown ${n} times`);
   }
-  for (const sec of ["lora", "freeze", "rlhf", "train_eval"] as const) {
+  for (const sec of ["lora", "freeze", "rlhf", "galore", "train_eval"] as const) {
     assert.match(train, new RegExp(`data-group="${sec}">\\s*<summary>${t("en", `group_${sec}`)}`));
   }
 });

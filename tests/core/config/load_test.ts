@@ -232,7 +232,7 @@ Deno.test("loadConfig() rejects unsupported LlamaFactory keys unless left at the
     "(line 2)",
     "QLoRA",
   );
-  await rejects(MODEL + "use_galore: true\n", [], RangeError, `Unsupported key "use_galore"`);
+  await rejects(MODEL + "use_badam: true\n", [], RangeError, `Unsupported key "use_badam"`);
   await rejects(
     MODEL + "finetuning_type: oft\n",
     [],
