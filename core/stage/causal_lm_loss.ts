@@ -24,44 +24,65 @@ export function batchInputs(batch: HostBatch): {
   };
 }
 
-/** Scalar f32 loss; call inside a scope (the uploaded inputs are intermediates). */
-export function causalLmLoss(model: CausalLM, batch: HostBatch, opts: LossOptions = {}): T.Tensor {
+/** The decoder's hidden states as [batch × length, hidden] and the (row, label) pairs with a loss. */
+export function labelledHidden(
+  model: CausalLM,
+  batch: HostBatch,
+  opts: { gradientCheckpointing?: boolean } = {},
+): { flat: T.Tensor; rows: number[]; targets: number[] } {
   const { batch: b, length: t } = batch;
   const { ids, ...inputs } = batchInputs(batch);
   const hidden = model.hidden(ids, {
     ...inputs,
     gradientCheckpointing: opts.gradientCheckpointing,
   });
-  const h = hidden.shape[hidden.rank - 1];
-  const shifted = shiftLabels(batch.labels, b, t);
   const rows: number[] = [], targets: number[] = [];
-  shifted.forEach((label, i) => {
-    if (label !== IGNORE_INDEX) {
-      rows.push(i);
-      targets.push(label);
-    }
+  shiftLabels(batch.labels, b, t).forEach((label, i) => {
+    if (label !== IGNORE_INDEX) [rows[rows.length], targets[targets.length]] = [i, label];
   });
+  return { flat: T.reshape(hidden, [b * t, hidden.shape[hidden.rank - 1]]), rows, targets };
+}
+
+/**
+ * Cross-entropy of the chosen rows of `flat` against their targets, summed or one per row.
+ * NOTE: logits go through the head in chunks of rows: 4 x 1024 tokens of a 152k vocabulary
+ * would be 2.5 GB of f32, past the 2 GiB a WebGPU binding can hold.
+ */
+export function chunkedCrossEntropy(
+  model: CausalLM,
+  flat: T.Tensor,
+  rows: readonly number[],
+  targets: readonly number[],
+  opts: { reduction: "sum" | "none"; logitRows?: number },
+): T.Tensor {
+  const chunk = opts.logitRows ?? LOGIT_ROWS;
+  const parts: T.Tensor[] = [];
+  for (let start = 0; start < rows.length; start += chunk) {
+    const part = rows.slice(start, start + chunk);
+    const x = part.length === flat.shape[0] ? flat : T.indexSelect(flat, 0, Int32Array.from(part));
+    const labels = T.tensor(Int32Array.from(targets.slice(start, start + chunk)), [part.length], {
+      dtype: "i32",
+    });
+    parts.push(T.crossEntropy(model.logits(x), labels, { reduction: opts.reduction }));
+  }
+  if (opts.reduction === "sum") return parts.reduce((a, x) => T.add(a, x));
+  return parts.length === 1 ? parts[0] : T.concat(parts, 0);
+}
+
+/** Scalar f32 loss; call inside a scope (the uploaded inputs are intermediates). */
+export function causalLmLoss(model: CausalLM, batch: HostBatch, opts: LossOptions = {}): T.Tensor {
+  const { flat, rows, targets } = labelledHidden(model, batch, opts);
   // Nothing to learn: one ignored row still gives a zero loss that backpropagates.
   if (rows.length === 0) [rows[0], targets[0]] = [0, IGNORE_INDEX];
-  const flat = T.reshape(hidden, [b * t, h]);
   if (opts.numItems !== undefined && !(opts.numItems > 0)) {
     throw new RangeError(`Cannot average the loss over ${opts.numItems} items: expected > 0`);
   }
   const count = opts.numItems ?? Math.max(1, targets.filter((x) => x !== IGNORE_INDEX).length);
-  // NOTE: logits go through the head in chunks of rows: 4 x 1024 tokens of a 152k vocabulary
-  // would be 2.5 GB of f32, past the 2 GiB a WebGPU binding can hold.
-  const chunk = opts.logitRows ?? LOGIT_ROWS;
-  let total: T.Tensor | null = null;
-  for (let start = 0; start < rows.length; start += chunk) {
-    const part = rows.slice(start, start + chunk);
-    const picked = part.length === b * t ? flat : T.indexSelect(flat, 0, Int32Array.from(part));
-    const labels = T.tensor(Int32Array.from(targets.slice(start, start + chunk)), [part.length], {
-      dtype: "i32",
-    });
-    const sum = T.crossEntropy(model.logits(picked), labels, { reduction: "sum" });
-    total = total ? T.add(total, sum) : sum;
-  }
-  return T.scale(total!, 1 / count);
+  const total = chunkedCrossEntropy(model, flat, rows, targets, {
+    reduction: "sum",
+    logitRows: opts.logitRows,
+  });
+  return T.scale(total, 1 / count);
 }
 
 /** Rows of logits computed at once (1024 x 152k f32 is 0.6 GB). */

@@ -6,7 +6,7 @@
 
 import { type HostBatch, IGNORE_INDEX, shiftLabels } from "../../core/data/collate.ts";
 import * as T from "../../core/tensor/mod.ts";
-import { batchInputs } from "../../core/stage/causal_lm_loss.ts";
+import { chunkedCrossEntropy, labelledHidden } from "../../core/stage/causal_lm_loss.ts";
 import type { CausalLM } from "../../core/stage/stage.ts";
 
 export type PreferenceLossType = "sigmoid" | "hinge" | "ipo" | "orpo" | "simpo";
@@ -51,17 +51,7 @@ export function sequenceLogps(
   opts: { average: boolean; gradientCheckpointing?: boolean },
 ): T.Tensor {
   const { batch: b, length: t } = batch;
-  const { ids, ...inputs } = batchInputs(batch);
-  const hidden = model.hidden(ids, {
-    ...inputs,
-    gradientCheckpointing: opts.gradientCheckpointing,
-  });
-  const h = hidden.shape[hidden.rank - 1];
-  const shifted = shiftLabels(batch.labels, b, t);
-  const picked: number[] = [], targets: number[] = [];
-  shifted.forEach((label, i) => {
-    if (label !== IGNORE_INDEX) [picked[picked.length], targets[targets.length]] = [i, label];
-  });
+  const { flat, rows: picked, targets } = labelledHidden(model, batch, opts);
   const counts = labelCounts(batch);
   const empty = counts.indexOf(0);
   if (empty >= 0) {
@@ -69,17 +59,7 @@ export function sequenceLogps(
       `Cannot score row ${empty} of a preference batch: it has no label (a reply truncated away)`,
     );
   }
-  const flat = T.reshape(hidden, [b * t, h]);
-  const parts: T.Tensor[] = [];
-  for (let s = 0; s < picked.length; s += LOGIT_ROWS) {
-    const rows = picked.slice(s, s + LOGIT_ROWS);
-    const labels = T.tensor(Int32Array.from(targets.slice(s, s + LOGIT_ROWS)), [rows.length], {
-      dtype: "i32",
-    });
-    const x = rows.length === b * t ? flat : T.indexSelect(flat, 0, Int32Array.from(rows));
-    parts.push(T.crossEntropy(model.logits(x), labels, { reduction: "none" }));
-  }
-  const nll = parts.length === 1 ? parts[0] : T.concat(parts, 0);
+  const nll = chunkedCrossEntropy(model, flat, picked, targets, { reduction: "none" });
   // One matmul sums (or averages) each row's token terms: a [rows, labels] selector.
   const selector = new Float32Array(b * picked.length);
   picked.forEach((flatIndex, k) => {
@@ -183,6 +163,3 @@ function reportMetrics(
 function inverseCounts(batch: HostBatch, pairs: number): Float32Array {
   return Float32Array.from(labelCounts(batch).slice(0, pairs), (n) => 1 / n);
 }
-
-/** Rows of logits computed at once, as in causal_lm_loss.ts. */
-const LOGIT_ROWS = 1024;

@@ -1,32 +1,22 @@
-// The dpo (and kto) stage end to end on the embedded model: the reference is the model as it starts (LoRA
-// adapters off, or a frozen copy under full fine-tuning), so the first step's sigmoid loss is
+// The dpo (and kto) stage end to end on the embedded model: the reference is the model as it
+// starts (LoRA adapters off, or a frozen copy under full fine-tuning), so the first step's sigmoid loss is
 // exactly ln 2 and later ones fall below it; had the reference followed the policy, every loss
 // would stay ln 2. Keys the stage does not support yet are refused by name.
 import assert from "node:assert/strict";
 import { loadConfig } from "../../../core/config/mod.ts";
-import { initGpu } from "../../../core/tensor/mod.ts";
-import { runTraining } from "../../../core/train/workflow.ts";
-import { builtinRegistries } from "../../../plugins/mod.ts";
+import { atRoot, trainExample } from "./_example_run.ts";
 
-const root = new URL("../../../", import.meta.url).pathname;
 const example = "examples/train_lora/tiny_lora_dpo.yaml";
 
 async function train(overrides: string[]) {
-  await initGpu();
   const out = await Deno.makeTempDir();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
   try {
-    const { args } = await loadConfig(example, [
+    const lines = await trainExample(example, out, [
       "max_steps=4",
       "logging_steps=1",
       "plot_loss=false",
-      `output_dir=${out}`,
       ...overrides,
     ]);
-    await runTraining(args, { registries: builtinRegistries(), progress: false, log: () => {} });
-    const log = await Deno.readTextFile(`${out}/trainer_log.jsonl`);
-    const lines = log.trim().split("\n").map((l) => JSON.parse(l)).filter((l) => "loss" in l);
     return {
       losses: lines.map((l) => l.loss),
       accuracy: lines.map((l) => l.accuracy),
@@ -34,7 +24,6 @@ async function train(overrides: string[]) {
       files: [...Deno.readDirSync(out)].map((e) => e.name),
     };
   } finally {
-    Deno.chdir(cwd);
     await Deno.remove(out, { recursive: true });
   }
 }
@@ -77,9 +66,7 @@ Deno.test("dpo with orpo and simpo trains without a reference", async () => {
 });
 
 Deno.test("dpo refuses ref_model, kto_pair, do_predict and a non-ranking dataset, naming each", async () => {
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
-  try {
+  await atRoot(async () => {
     await assert.rejects(
       loadConfig(example, ["ref_model=models/tiny-llama"]),
       /ref_model.*remove the key/,
@@ -90,9 +77,7 @@ Deno.test("dpo refuses ref_model, kto_pair, do_predict and a non-ranking dataset
       loadConfig(example, ["additional_target=lm_head"]),
       /additional_target.*adapters off/,
     );
-  } finally {
-    Deno.chdir(cwd);
-  }
+  });
   await assert.rejects(train(["dataset=identity"]), /stage dpo needs a ranking dataset/);
   await assert.rejects(
     train(["stage=ppo", "reward_model=saves/none", "dataset=identity"]),

@@ -5,38 +5,42 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadConfig } from "../../../core/config/mod.ts";
-import { initGpu } from "../../../core/tensor/mod.ts";
-import { runTraining } from "../../../core/train/workflow.ts";
-import { builtinRegistries } from "../../../plugins/mod.ts";
+import { openSafetensors } from "../../../core/io/safetensors.ts";
+import { maxWeightDiff } from "./_copy_task.ts";
+import { atRoot, trainExample } from "./_example_run.ts";
 
-const root = new URL("../../../", import.meta.url).pathname;
 const example = "examples/extras/galore/tiny_galore_sft.yaml";
 
 async function train(out: string, overrides: string[] = []) {
-  await initGpu();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
-  try {
-    const { args } = await loadConfig(example, [
-      "max_steps=4",
-      "logging_steps=1",
-      "save_steps=2",
-      "galore_update_interval=3",
-      "galore_rank=4",
-      "plot_loss=false",
-      `output_dir=${out}`,
-      ...overrides,
-    ]);
-    await runTraining(args, { registries: builtinRegistries(), progress: false, log: () => {} });
-  } finally {
-    Deno.chdir(cwd);
-  }
-  const log = (await Deno.readTextFile(join(out, "trainer_log.jsonl"))).trim().split("\n")
-    .map((l) => JSON.parse(l)).filter((l) => "loss" in l);
+  const log = await trainExample(example, out, [
+    "max_steps=4",
+    "logging_steps=1",
+    "save_steps=2",
+    "galore_update_interval=3",
+    "galore_rank=4",
+    "plot_loss=false",
+    ...overrides,
+  ]);
   return {
-    losses: log.map((l) => l.loss as number),
-    weights: await Deno.readFile(join(out, "model.safetensors")),
+    losses: log.map((l) => l.loss),
+    weights: await readWeights(join(out, "model.safetensors")),
   };
+}
+
+/** Every tensor of a saved f32 checkpoint, by name. */
+async function readWeights(path: string): Promise<Map<string, Float32Array>> {
+  const file = await openSafetensors(path);
+  try {
+    const out = new Map<string, Float32Array>();
+    for (const name of file.names()) {
+      assert.equal(file.info(name).dtype, "F32");
+      const bytes = await file.read(name);
+      out.set(name, new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4));
+    }
+    return out;
+  } finally {
+    file.close();
+  }
 }
 
 Deno.test("GaLore trains the full model and resumes its projections from a checkpoint", async () => {
@@ -46,20 +50,23 @@ Deno.test("GaLore trains the full model and resumes its projections from a check
     const full = await train(a);
     assert.equal(full.losses.length, 4);
     const resumed = await train(b, [`resume_from_checkpoint=${join(a, "checkpoint-2")}`]);
-    assert.deepEqual(resumed.losses.slice(-2), full.losses.slice(2));
-    assert.deepEqual(resumed.weights, full.weights, "the resumed run ends with the same weights");
-    // Plain AdamW from the same start gives other weights: the projection is in effect.
+    // Equal up to rounding: the embedding's gradient sums rows with float atomics in any order.
+    resumed.losses.slice(-2).forEach((l, i) => {
+      assert.ok(Math.abs(l - full.losses[2 + i]) < 1e-5 * full.losses[2 + i], `step ${3 + i}`);
+    });
+    const drift = maxWeightDiff(resumed.weights, full.weights);
+    assert.ok(drift < 1e-6, `the resumed run ends ${drift} from the uninterrupted one`);
+    // Plain AdamW from the same start ends elsewhere: the projection is in effect, and a resume
+    // that lost the projections (zero updates until the next SVD) would show far more drift.
     const adamw = await train(c, ["use_galore=false"]);
-    assert.notDeepEqual(adamw.weights, full.weights);
+    assert.ok(maxWeightDiff(adamw.weights, full.weights) > 1e-4);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("GaLore refuses LoRA, layer-wise updates, other projections and optimizers by key", async () => {
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
-  try {
+  await atRoot(async () => {
     const bad: [string[], RegExp][] = [
       [["finetuning_type=lora"], /use_galore.*LoRA/],
       [["galore_layerwise=true"], /galore_layerwise.*not implemented/],
@@ -67,7 +74,5 @@ Deno.test("GaLore refuses LoRA, layer-wise updates, other projections and optimi
       [["optim=sgd"], /use_galore.*optim "sgd"/],
     ];
     for (const [o, re] of bad) await assert.rejects(loadConfig(example, o), re);
-  } finally {
-    Deno.chdir(cwd);
-  }
+  });
 });

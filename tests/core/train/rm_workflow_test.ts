@@ -4,36 +4,20 @@
 // restored (a fresh head would give other numbers).
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadConfig } from "../../../core/config/mod.ts";
-import { initGpu } from "../../../core/tensor/mod.ts";
-import { runTraining } from "../../../core/train/workflow.ts";
-import { builtinRegistries } from "../../../plugins/mod.ts";
-
-const root = new URL("../../../", import.meta.url).pathname;
+import { trainExample } from "./_example_run.ts";
 
 async function train(out: string, overrides: string[] = []) {
-  await initGpu();
-  const cwd = Deno.cwd();
-  Deno.chdir(root);
-  try {
-    const { args } = await loadConfig("examples/train_lora/tiny_lora_reward.yaml", [
-      "max_steps=4",
-      "logging_steps=1",
-      "save_steps=2",
-      "plot_loss=false",
-      "learning_rate=5e-3",
-      `output_dir=${out}`,
-      ...overrides,
-    ]);
-    await runTraining(args, { registries: builtinRegistries(), progress: false, log: () => {} });
-  } finally {
-    Deno.chdir(cwd);
-  }
-  const log = (await Deno.readTextFile(join(out, "trainer_log.jsonl"))).trim().split("\n")
-    .map((l) => JSON.parse(l)).filter((l) => "loss" in l);
+  const log = await trainExample("examples/train_lora/tiny_lora_reward.yaml", out, [
+    "max_steps=4",
+    "logging_steps=1",
+    "save_steps=2",
+    "plot_loss=false",
+    "learning_rate=5e-3",
+    ...overrides,
+  ]);
   return {
-    losses: log.map((l) => l.loss as number),
-    accuracy: log.map((l) => l.accuracy as number),
+    losses: log.map((l) => l.loss),
+    accuracy: log.map((l) => l.accuracy),
     head: await Deno.readFile(join(out, "value_head.safetensors")),
   };
 }

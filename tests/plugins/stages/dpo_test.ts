@@ -7,38 +7,12 @@ import type { PreferenceExample } from "../../../core/data/conversation.ts";
 import type { Example } from "../../../core/data/dataset_info.ts";
 import { inferSeqlen } from "../../../core/data/encode.ts";
 import { encodePairwise, pairFeature, splitPair } from "../../../plugins/stages/_pairwise.ts";
-import { BOS, defineTemplate } from "../../../core/data/template.ts";
-import type { Decoder } from "../../../core/model/decoder.ts";
-import { loadModel } from "../../../core/model/load.ts";
-import { Registry } from "../../../core/registry.ts";
-import type { StageArgs } from "../../../core/stage/mod.ts";
 import type { Args } from "../../../core/config/schema.ts";
 import * as T from "../../../core/tensor/mod.ts";
-import { modelFamilies } from "../../../plugins/models/mod.ts";
 import { dpo } from "../../../plugins/stages/dpo.ts";
 import { hostLogps } from "./_host_logps.ts";
-import { CharTokenizer } from "../../core/data/_char_tokenizer.ts";
+import { fixtureModel, pair, stageArgs, template, tokenizer } from "./_fixtures.ts";
 
-const template = defineTemplate({
-  name: "char_test",
-  formatUser: ["U:{{content}}\nA:"],
-  formatAssistant: ["{{content}}", { special: "eos_token" }],
-  formatPrefix: [BOS],
-});
-const tokenizer = new CharTokenizer();
-const stageArgs: StageArgs = {
-  cutoff_len: 64,
-  train_on_prompt: false,
-  mask_history: false,
-  packing: undefined,
-  neat_packing: false,
-  enable_thinking: true,
-};
-const pair = (prompt: string, chosen: string, rejected: string): PreferenceExample => ({
-  messages: [{ role: "user", content: prompt }],
-  chosen: { role: "assistant", content: chosen },
-  rejected: { role: "assistant", content: rejected },
-});
 const examples: Example[] = [
   pair("2+2?", "4", "five, I think"),
   pair("Capital of France?", "Paris.", "Rome"),
@@ -103,11 +77,7 @@ Deno.test("dpo.prepare() keeps prompt/chosen/rejected examples and names what it
   assert.deepEqual(row(4).slice(0, second.rejected.inputIds.length), [...second.rejected.inputIds]);
 });
 
-const load = async (name: string): Promise<Decoder> => {
-  await T.initGpu();
-  const dir = new URL(`../../fixtures/models/${name}/`, import.meta.url).pathname;
-  return (await loadModel(dir, new Registry("model", modelFamilies))).model;
-};
+const load = fixtureModel;
 const policy = await load("llama");
 const reference = await load("llama_rope_llama3"); // other weights, same vocabulary
 

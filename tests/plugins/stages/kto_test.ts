@@ -5,32 +5,11 @@
 import assert from "node:assert/strict";
 import type { Args } from "../../../core/config/schema.ts";
 import type { Example } from "../../../core/data/dataset_info.ts";
-import { BOS, defineTemplate } from "../../../core/data/template.ts";
-import type { Decoder } from "../../../core/model/decoder.ts";
-import { loadModel } from "../../../core/model/load.ts";
-import { Registry } from "../../../core/registry.ts";
-import type { StageArgs } from "../../../core/stage/mod.ts";
 import * as T from "../../../core/tensor/mod.ts";
-import { modelFamilies } from "../../../plugins/models/mod.ts";
 import { kto } from "../../../plugins/stages/kto.ts";
-import { CharTokenizer } from "../../core/data/_char_tokenizer.ts";
 import { hostLogps } from "./_host_logps.ts";
+import { fixtureModel, stageArgs, template, tokenizer } from "./_fixtures.ts";
 
-const template = defineTemplate({
-  name: "char_test",
-  formatUser: ["U:{{content}}\nA:"],
-  formatAssistant: ["{{content}}", { special: "eos_token" }],
-  formatPrefix: [BOS],
-});
-const tokenizer = new CharTokenizer();
-const args: StageArgs = {
-  cutoff_len: 64,
-  train_on_prompt: false,
-  mask_history: false,
-  packing: undefined,
-  neat_packing: false,
-  enable_thinking: true,
-};
 const said = (prompt: string, reply: string, label: boolean): Example => ({
   messages: [{ role: "user", content: prompt }, { role: "assistant", content: reply }],
   label,
@@ -48,7 +27,7 @@ Deno.test("kto.prepare() pairs each prompt with its reply and the previous examp
   const { features, warnings } = kto.prepare([...examples, untagged], {
     tokenizer,
     template,
-    args,
+    args: stageArgs,
   });
   assert.equal(features.length, 4);
   assert.match(warnings.join("\n"), /Dropped 1 of 5 examples without a kto_tag/);
@@ -63,19 +42,15 @@ Deno.test("kto.prepare() pairs each prompt with its reply and the previous examp
   assert.deepEqual(row(batch.kl, 1).slice(0, kl1.length), kl1);
   const [prompt0, reply0] = template.encodeOneturn(tokenizer, { messages: examples[0].messages });
   assert.deepEqual(row(batch, 0).slice(0, prompt0.length + reply0.length), [...prompt0, ...reply0]);
-  const one = kto.prepare([examples[0], examples[2]], { tokenizer, template, args });
+  const one = kto.prepare([examples[0], examples[2]], { tokenizer, template, args: stageArgs });
   assert.match(one.warnings.join("\n"), /one kto_tag only/);
 });
 
-const load = async (name: string): Promise<Decoder> => {
-  await T.initGpu();
-  const dir = new URL(`../../fixtures/models/${name}/`, import.meta.url).pathname;
-  return (await loadModel(dir, new Registry("model", modelFamilies))).model;
-};
+const load = fixtureModel;
 
 Deno.test("kto.loss() equals TRL's kto_loss with LlamaFactory's ftx term", async () => {
   const policy = await load("llama"), reference = await load("llama_rope_llama3");
-  const { features } = kto.prepare(examples, { tokenizer, template, args });
+  const { features } = kto.prepare(examples, { tokenizer, template, args: stageArgs });
   const batch = kto.collate(features, { padTokenId: tokenizer.padTokenId! });
   const [p, r] = [await hostLogps(policy, batch), await hostLogps(reference, batch)];
   const [pk, rk] = [await hostLogps(policy, batch.kl), await hostLogps(reference, batch.kl)];

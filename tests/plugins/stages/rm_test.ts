@@ -2,47 +2,20 @@
 // against a host-side restatement from the hidden states, and the head's file round trip.
 
 import assert from "node:assert/strict";
-import type { PreferenceExample } from "../../../core/data/conversation.ts";
-import { BOS, defineTemplate } from "../../../core/data/template.ts";
-import { loadModel } from "../../../core/model/load.ts";
-import { Registry } from "../../../core/registry.ts";
-import { batchInputs, type StageArgs } from "../../../core/stage/mod.ts";
+import { batchInputs } from "../../../core/stage/mod.ts";
 import * as T from "../../../core/tensor/mod.ts";
-import { modelFamilies } from "../../../plugins/models/mod.ts";
 import { VALUE_HEAD_FILE } from "../../../plugins/stages/_value_head.ts";
 import { lastTokenRows, rewardScores, rm } from "../../../plugins/stages/rm.ts";
 import { openSafetensors } from "../../../core/io/safetensors.ts";
-import { CharTokenizer } from "../../core/data/_char_tokenizer.ts";
+import { fixtureModel, pair, stageArgs, template, tokenizer } from "./_fixtures.ts";
 
-const template = defineTemplate({
-  name: "char_test",
-  formatUser: ["U:{{content}}\nA:"],
-  formatAssistant: ["{{content}}", { special: "eos_token" }],
-  formatPrefix: [BOS],
-});
-const tokenizer = new CharTokenizer();
-const args: StageArgs = {
-  cutoff_len: 64,
-  train_on_prompt: false,
-  mask_history: false,
-  packing: undefined,
-  neat_packing: false,
-  enable_thinking: true,
-};
-const pair = (prompt: string, chosen: string, rejected: string): PreferenceExample => ({
-  messages: [{ role: "user", content: prompt }],
-  chosen: { role: "assistant", content: chosen },
-  rejected: { role: "assistant", content: rejected },
-});
 const { features } = rm.prepare([
   pair("2+2?", "4", "five, I think"),
   pair("Capital of France?", "Paris.", "Rome"),
-], { tokenizer, template, args });
+], { tokenizer, template, args: stageArgs });
 const batch = rm.collate(features, { padTokenId: tokenizer.padTokenId! });
 
-await T.initGpu();
-const dir = new URL("../../fixtures/models/llama/", import.meta.url).pathname;
-const model = (await loadModel(dir, new Registry("model", modelFamilies))).model;
+const model = await fixtureModel("llama");
 const hiddenSize = model.cfg.hiddenSize;
 
 Deno.test("lastTokenRows() finds each right-padded row's last real token", () => {
