@@ -27,11 +27,18 @@ export async function featuresKey(
   examples: { train: readonly Example[]; eval?: readonly Example[] },
   ctx: StageContext,
 ): Promise<CacheKey> {
-  const tk = ctx.tokenizer;
+  const tk = ctx.tokenizer, a = ctx.args;
   return {
     stage: stage.name,
     template: ctx.template.name,
-    ...ctx.args,
+    // The data keys only: callers pass the whole config, whose other keys (max_steps,
+    // output_dir, ...) must not make a cache unusable.
+    cutoff_len: a.cutoff_len,
+    train_on_prompt: a.train_on_prompt,
+    mask_history: a.mask_history,
+    packing: a.packing,
+    neat_packing: a.neat_packing,
+    enable_thinking: a.enable_thinking,
     tokenizer: {
       vocabSize: tk.vocabSize,
       bos: tk.bosTokenId,

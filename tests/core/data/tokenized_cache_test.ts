@@ -120,6 +120,10 @@ Deno.test("prepareSplits() reuses sft features from tokenized_path and notices c
   assert.deepEqual([first.loaded, second.loaded], [false, true]);
   assert.deepEqual(plain(second.train), plain(first.train));
   assert.deepEqual(plain(second.eval!), plain(first.eval!));
+  // The workflow passes the whole config: keys that do not shape the data keep the cache usable.
+  const whole = { ...args, max_steps: 7, output_dir: "elsewhere", logging_steps: 3 };
+  const third = await prepareSplits(sft, { train, eval: evalSet }, { ...ctx, args: whole });
+  assert.equal(third.loaded, true);
   await assert.rejects(
     () => prepareSplits(sft, { train: [...train, chat("new", "data")], eval: evalSet }, ctx),
     /built differently \(data /,
