@@ -67,7 +67,7 @@ export function prepareFeedback(examples: readonly Example[], ctx: StageContext)
   const warnings: string[] = [];
   if (invalid) {
     warnings.push(
-      `Dropped ${invalid} of ${examples.length} examples without a kto_tag and a final reply`,
+      `Dropped ${invalid} of ${examples.length} examples without a kto_tag and a final reply (name a boolean column as "kto_tag" in dataset_info.json's "columns")`,
     );
   }
   const desirable = features.filter((f) => f.attentionMask![0] === DESIRABLE).length;
