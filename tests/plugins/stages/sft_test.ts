@@ -7,13 +7,14 @@ import type { Example } from "../../../core/data/dataset_info.ts";
 import { BOS, defineTemplate } from "../../../core/data/template.ts";
 import { loadModel } from "../../../core/model/load.ts";
 import { Registry } from "../../../core/registry.ts";
-import { batchInputs, type StageArgs } from "../../../core/stage/mod.ts";
+import { batchInputs } from "../../../core/stage/mod.ts";
 import * as T from "../../../core/tensor/mod.ts";
 import { modelFamilies } from "../../../plugins/models/mod.ts";
 import { builtinRegistries } from "../../../plugins/mod.ts";
 import { sft } from "../../../plugins/stages/sft.ts";
 import { assertClose } from "../../_helpers/check_op.ts";
 import { CharTokenizer } from "../../core/data/_char_tokenizer.ts";
+import { stageArgs } from "./_fixtures.ts";
 
 const template = defineTemplate({
   name: "char_test",
@@ -21,14 +22,7 @@ const template = defineTemplate({
   formatPrefix: [BOS],
 });
 const tokenizer = new CharTokenizer();
-const args: StageArgs = {
-  cutoff_len: 64,
-  train_on_prompt: false,
-  mask_history: false,
-  packing: undefined,
-  neat_packing: false,
-  enable_thinking: true,
-};
+const args = stageArgs;
 const chat = (...turns: string[]): Example => ({
   messages: turns.map((content, i) => ({ role: i % 2 ? "assistant" : "user", content })),
 });
